@@ -1,0 +1,1 @@
+"""What every stage of the order-event pipeline shares: the event contract, the settings, ClickHouse access."""
