@@ -1,0 +1,1 @@
+"""Plays the order service: realistic, contract-valid order events produced to Kafka."""

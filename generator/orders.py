@@ -1,0 +1,114 @@
+"""A seeded simulation of the shop's order flow, independent of Kafka: a stream of OrderEvent.
+
+Every order starts with Created; at most one second event follows (Delivered or Canceled) with the same
+positions and a later moment; the rest stay open (reserved). Items are 12 digits whose first 6 are the
+seller, each with its own currency and price, as in a real catalogue.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from orderstream.contract import TICKS_PER_SECOND, OrderEvent, Position
+
+
+@dataclass(frozen=True)
+class Shape:
+    users: int = 10_000
+    warehouses: int = 20
+    sellers: int = 200
+    items: int = 5_000
+    currencies: tuple[str, ...] = ("RUB", "KZT")
+    positions: tuple[int, int] = (1, 5)  # min, max positions per order
+    quantity: tuple[int, int] = (1, 19)
+    in_flight: int = 1_000  # orders created and not yet resolved
+    deliver: float = 0.6  # shares of orders that end Delivered / Canceled; the rest stay Created
+    cancel: float = 0.25
+    # Simulated time: mean gap between events in ms, from `start_ticks`; None follows the wall clock.
+    step_ms: float | None = None
+    start_ticks: int | None = None
+    first_order_id: int = 1
+
+
+class OrderSimulator:
+    def __init__(self, shape: Shape, seed: int | None = None):
+        if not 0 <= shape.deliver + shape.cancel <= 1:
+            raise ValueError("deliver + cancel shares must be within 0..1")
+        if shape.items < 1 or shape.sellers < 1 or shape.sellers > 900_000:
+            raise ValueError("need at least one item and 1..900000 sellers")
+        self.shape = shape
+        self.rng = random.Random(seed)
+        self._catalogue = self._make_catalogue()
+        self._next_order_id = shape.first_order_id
+        self._open: list[OrderEvent] = []
+        now = time.time_ns() // 100
+        self._clock = shape.start_ticks if shape.start_ticks is not None else now
+
+    def _make_catalogue(self) -> list[tuple[int, str, int, int]]:
+        rng, s = self.rng, self.shape
+        sellers = rng.sample(range(100_000, 1_000_000), s.sellers)
+        items: dict[int, tuple[int, str, int, int]] = {}
+        while len(items) < s.items:
+            item_id = rng.choice(sellers) * 1_000_000 + rng.randrange(1_000_000)
+            units, nanos = rng.randint(300, 9_999), rng.randrange(100) * 10_000_000
+            items[item_id] = (item_id, rng.choice(s.currencies), units, nanos)
+        return list(items.values())
+
+    def _tick(self) -> int:
+        if self.shape.step_ms is None:
+            self._clock = max(self._clock + 1, time.time_ns() // 100)
+        else:
+            gap = self.rng.expovariate(1.0 / self.shape.step_ms) if self.shape.step_ms > 0 else 0
+            self._clock += max(1, int(gap * TICKS_PER_SECOND / 1000))
+        return self._clock
+
+    def _create(self) -> OrderEvent:
+        rng, s = self.rng, self.shape
+        chosen = rng.sample(self._catalogue, rng.randint(*s.positions))
+        positions = tuple(
+            Position(item_id, rng.randint(*s.quantity), currency, units, nanos)
+            for item_id, currency, units, nanos in chosen
+        )
+        event = OrderEvent(
+            order_id=self._next_order_id,
+            user_id=rng.randrange(1, s.users + 1),
+            warehouse_id=rng.randrange(1, s.warehouses + 1),
+            status="Created",
+            moment_ticks=self._tick(),
+            positions=positions,
+        )
+        self._next_order_id += 1
+        return event
+
+    def _resolve(self) -> OrderEvent | None:
+        """Close a random open order: Delivered, Canceled, or left open for good (None)."""
+        rng, s = self.rng, self.shape
+        index = rng.randrange(len(self._open))
+        created = self._open[index]
+        self._open[index] = self._open[-1]
+        self._open.pop()
+        draw = rng.random()
+        if draw < s.deliver:
+            status = "Delivered"
+        elif draw < s.deliver + s.cancel:
+            status = "Canceled"
+        else:
+            return None
+        return OrderEvent(
+            created.order_id, created.user_id, created.warehouse_id, status, self._tick(), created.positions
+        )
+
+    def events(self) -> Iterator[OrderEvent]:
+        """An endless stream; stop consuming it whenever enough events were taken."""
+        while True:
+            if len(self._open) < self.shape.in_flight or not self._open:
+                event = self._create()
+                self._open.append(event)
+                yield event
+            else:
+                second = self._resolve()
+                if second is not None:
+                    yield second
