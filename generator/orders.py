@@ -65,17 +65,28 @@ class OrderSimulator:
             self._clock += max(1, int(gap * TICKS_PER_SECOND / 1000))
         return self._clock
 
+    # The draws below use rng.random() directly: randint/randrange/sample cost several Python calls per
+    # number, and the simulator is on the generator's hot path (see bench/README.md).
+    def _below(self, n: int) -> int:
+        """A uniform integer in 0..n-1."""
+        return int(self.rng.random() * n)
+
     def _create(self) -> OrderEvent:
-        rng, s = self.rng, self.shape
-        chosen = rng.sample(self._catalogue, rng.randint(*s.positions))
+        random, s = self.rng.random, self.shape
+        (low, high), (q_low, q_high) = s.positions, s.quantity
+        count = min(low + int(random() * (high - low + 1)), len(self._catalogue))
+        catalogue = self._catalogue
+        chosen: dict[int, None] = {}  # distinct catalogue indexes, in the order drawn
+        while len(chosen) < count:
+            chosen[int(random() * len(catalogue))] = None
         positions = tuple(
-            Position(item_id, rng.randint(*s.quantity), currency, units, nanos)
-            for item_id, currency, units, nanos in chosen
+            Position(item_id, q_low + int(random() * (q_high - q_low + 1)), currency, units, nanos)
+            for item_id, currency, units, nanos in map(catalogue.__getitem__, chosen)
         )
         event = OrderEvent(
             order_id=self._next_order_id,
-            user_id=rng.randrange(1, s.users + 1),
-            warehouse_id=rng.randrange(1, s.warehouses + 1),
+            user_id=1 + int(random() * s.users),
+            warehouse_id=1 + int(random() * s.warehouses),
             status="Created",
             moment_ticks=self._tick(),
             positions=positions,
@@ -86,7 +97,7 @@ class OrderSimulator:
     def _resolve(self) -> OrderEvent | None:
         """Close a random open order: Delivered, Canceled, or left open for good (None)."""
         rng, s = self.rng, self.shape
-        index = rng.randrange(len(self._open))
+        index = self._below(len(self._open))
         created = self._open[index]
         self._open[index] = self._open[-1]
         self._open.pop()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Union
 
 import msgspec
@@ -184,32 +185,71 @@ _ONE_SECOND = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc) - _EPOCH
 def format_moment(ticks: int) -> str:
     """The inverse of parse_moment, in the C# generator's style (UTC, `Z`, trailing zeros trimmed)."""
     seconds, fraction = divmod(ticks, TICKS_PER_SECOND)
-    text = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    digits = f"{fraction:07d}".rstrip("0")
-    return f"{text}.{digits}Z" if digits else f"{text}Z"
+    text = _format_second(seconds)
+    if not fraction:
+        return f"{text}Z"
+    return f"{text}.{f'{fraction:07d}'.rstrip('0')}Z"
 
 
-def encode_event(event: OrderEvent, *, single_position: bool = False, rouble_code: str = "RUB") -> bytes:
-    """Serialize an event in the wire format (the course generator's shape, or the written spec's)."""
-    positions = [
-        {
-            "item_id": p.item_id,
-            "quantity": p.quantity,
-            "price": {
-                "currency": rouble_code if p.currency == "RUB" else p.currency,
-                "units": p.units,
-                "nanos": p.nanos,
-            },
-        }
-        for p in event.positions
+@lru_cache(maxsize=4096)
+def _format_second(seconds: int) -> str:
+    # strftime is most of format_moment's cost, and consecutive events mostly share their second.
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# The wire shape for encoding, as Structs: msgspec encodes them without building a dict per event, and an
+# already encoded `positions` (an order's second event repeats its Created positions) is embedded as is.
+class _OutMoney(msgspec.Struct):
+    currency: str
+    units: int
+    nanos: int
+
+
+class _OutPosition(msgspec.Struct):
+    item_id: int
+    quantity: int
+    price: _OutMoney
+
+
+class _OutEvent(msgspec.Struct):
+    order_id: int
+    user_id: int
+    warehouse_id: int
+    status: str
+    moment: str
+    positions: msgspec.Raw
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def encode_positions(positions: tuple[Position, ...], *, single_position: bool = False, rouble_code: str = "RUB") -> bytes:
+    """The `positions` value of encode_event: an array, or with `single_position` a lone position as an object."""
+    out = [
+        _OutPosition(p.item_id, p.quantity, _OutMoney(rouble_code if p.currency == "RUB" else p.currency, p.units, p.nanos))
+        for p in positions
     ]
-    return msgspec.json.encode(
-        {
-            "order_id": event.order_id,
-            "user_id": event.user_id,
-            "warehouse_id": event.warehouse_id,
-            "status": event.status,
-            "moment": format_moment(event.moment_ticks),
-            "positions": positions[0] if single_position and len(positions) == 1 else positions,
-        }
+    return _encode(out[0] if single_position and len(out) == 1 else out)
+
+
+def encode_event(
+    event: OrderEvent,
+    *,
+    single_position: bool = False,
+    rouble_code: str = "RUB",
+    positions_json: bytes | None = None,
+) -> bytes:
+    """Serialize an event in the wire format (the course generator's shape, or the written spec's).
+    `positions_json`: the event's positions already encoded by encode_positions with the same options."""
+    if positions_json is None:
+        positions_json = encode_positions(event.positions, single_position=single_position, rouble_code=rouble_code)
+    return _encode(
+        _OutEvent(
+            event.order_id,
+            event.user_id,
+            event.warehouse_id,
+            event.status,
+            format_moment(event.moment_ticks),
+            msgspec.Raw(positions_json),
+        )
     )
