@@ -58,50 +58,42 @@ class OrderSimulator:
         return list(items.values())
 
     def _tick(self) -> int:
-        if self.shape.step_ms is None:
-            self._clock = max(self._clock + 1, time.time_ns() // 100)
+        step_ms = self.shape.step_ms
+        if step_ms is None:
+            now = time.time_ns() // 100
+            self._clock = now if now > self._clock else self._clock + 1
         else:
-            gap = self.rng.expovariate(1.0 / self.shape.step_ms) if self.shape.step_ms > 0 else 0
+            gap = self.rng.expovariate(1.0 / step_ms) if step_ms > 0 else 0
             self._clock += max(1, int(gap * TICKS_PER_SECOND / 1000))
         return self._clock
 
-    # The draws below use rng.random() directly: randint/randrange/sample cost several Python calls per
-    # number, and the simulator is on the generator's hot path (see bench/README.md).
-    def _below(self, n: int) -> int:
-        """A uniform integer in 0..n-1."""
-        return int(self.rng.random() * n)
-
+    # The draws below use rng.random() directly: randint, randrange and sample cost several Python calls
+    # per number, and the simulator is most of the generator's CPU time (see bench/README.md).
     def _create(self) -> OrderEvent:
-        random, s = self.rng.random, self.shape
+        random, s, catalogue = self.rng.random, self.shape, self._catalogue
         (low, high), (q_low, q_high) = s.positions, s.quantity
-        count = min(low + int(random() * (high - low + 1)), len(self._catalogue))
-        catalogue = self._catalogue
+        count = min(low + int(random() * (high - low + 1)), len(catalogue))
         chosen: dict[int, None] = {}  # distinct catalogue indexes, in the order drawn
         while len(chosen) < count:
             chosen[int(random() * len(catalogue))] = None
-        positions = tuple(
-            Position(item_id, q_low + int(random() * (q_high - q_low + 1)), currency, units, nanos)
-            for item_id, currency, units, nanos in map(catalogue.__getitem__, chosen)
-        )
-        event = OrderEvent(
-            order_id=self._next_order_id,
-            user_id=1 + int(random() * s.users),
-            warehouse_id=1 + int(random() * s.warehouses),
-            status="Created",
-            moment_ticks=self._tick(),
-            positions=positions,
-        )
-        self._next_order_id += 1
-        return event
+        q_span = q_high - q_low + 1
+        positions = []
+        for index in chosen:
+            item_id, currency, units, nanos = catalogue[index]
+            positions.append(Position(item_id, q_low + int(random() * q_span), currency, units, nanos))
+        order_id = self._next_order_id
+        self._next_order_id = order_id + 1
+        user_id, warehouse_id = 1 + int(random() * s.users), 1 + int(random() * s.warehouses)
+        return OrderEvent(order_id, user_id, warehouse_id, "Created", self._tick(), tuple(positions))
 
     def _resolve(self) -> OrderEvent | None:
         """Close a random open order: Delivered, Canceled, or left open for good (None)."""
-        rng, s = self.rng, self.shape
-        index = self._below(len(self._open))
-        created = self._open[index]
-        self._open[index] = self._open[-1]
-        self._open.pop()
-        draw = rng.random()
+        random, s, open_ = self.rng.random, self.shape, self._open
+        index = int(random() * len(open_))
+        created = open_[index]
+        open_[index] = open_[-1]
+        open_.pop()
+        draw = random()
         if draw < s.deliver:
             status = "Delivered"
         elif draw < s.deliver + s.cancel:
@@ -114,10 +106,11 @@ class OrderSimulator:
 
     def events(self) -> Iterator[OrderEvent]:
         """An endless stream; stop consuming it whenever enough events were taken."""
+        open_, in_flight = self._open, max(1, self.shape.in_flight)
         while True:
-            if len(self._open) < self.shape.in_flight or not self._open:
+            if len(open_) < in_flight:
                 event = self._create()
-                self._open.append(event)
+                open_.append(event)
                 yield event
             else:
                 second = self._resolve()

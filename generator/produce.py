@@ -66,13 +66,14 @@ class Publisher:
     def send(self, key: bytes | None, value: bytes | None, label: str) -> None:
         while True:
             try:
-                self.producer.produce(self.topic, value=value, key=key, on_delivery=self._on_error)
+                self.producer.produce(self.topic, value, key, on_delivery=self._on_error)
                 break
             except BufferError:  # local queue full: let librdkafka drain it
                 self.producer.poll(0.05)
-        self.summary.sent += 1
-        self.summary.by_status[label] += 1
-        if self.summary.sent % 1000 == 0:
+        summary = self.summary
+        summary.sent += 1
+        summary.by_status[label] += 1
+        if summary.sent % 1000 == 0:
             self.producer.poll(0)
             self._pace()
 
@@ -107,15 +108,15 @@ def publish_events(
     """Send `count` events (None: until should_stop()); `duplicates` re-sends that share of them, as a
     producer retrying after a lost acknowledgement would."""
     options = {"single_position": spec_shape, "rouble_code": "RUR" if spec_shape else "RUB"}
-    positions = PositionsCache(options)
+    positions, summary, send = PositionsCache(options), publisher.summary, publisher.send
     for event in events:
-        if (count is not None and publisher.summary.sent >= count) or should_stop():
+        if (count is not None and summary.sent >= count) or should_stop():
             break
         value = encode_event(event, positions_json=positions.encoded(event), **options)
         key = str(event.order_id).encode()
-        publisher.send(key, value, event.status)
-        if duplicates and rng.random() < duplicates and (count is None or publisher.summary.sent < count):
-            publisher.send(key, value, "duplicate")
+        send(key, value, event.status)
+        if duplicates and rng.random() < duplicates and (count is None or summary.sent < count):
+            send(key, value, "duplicate")
     return publisher.finish()
 
 
