@@ -284,9 +284,15 @@ def read_topic(bootstrap: str, topic: str) -> list[tuple[int, int, bytes | None,
         consumer.close()
 
 
+def assignments(log_path: Path) -> list[list[int]]:
+    """The partitions an ingest process logged as assigned, one list per rebalance."""
+    found = re.findall(r"ingest\.consumer: assigned \[([\d, ]*)\]", log_path.read_text(errors="replace"))
+    return [[int(p) for p in one.split(",") if p.strip()] for one in found]
+
+
 def assigned_partitions(log_path: Path) -> list[int]:
-    found = re.findall(r"assigned \[([\d, ]*)\]", log_path.read_text(errors="replace"))
-    return [int(p) for p in found[-1].split(",") if p.strip()] if found else []
+    found = assignments(log_path)
+    return found[-1] if found else []
 
 
 def test_end_to_end_as_processes_with_kill_and_rebalances(double, database, server_settings, kafka_bootstrap,
@@ -313,10 +319,6 @@ def test_end_to_end_as_processes_with_kill_and_rebalances(double, database, serv
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
         client = connect(server_settings)
 
-        # Two replicas of one group (each also runs the product's migrate at start, at the same time).
-        start("ingest_a", [PYTHON, "-m", "ingest"])
-        start("ingest_b", [PYTHON, "-m", "ingest"])
-        # ~10 s of generated traffic, so the kill below lands mid-stream.
         generator = start("generator", [PYTHON, "-m", "generator", "--count", "20000", "--seed", "7",
                                         "--duplicates", "0.03", "--quiet", "--rate", "2500",
                                         "--start", "2026-11-28T22:00:00Z", "--step-ms", "30000"])
@@ -325,15 +327,23 @@ def test_end_to_end_as_processes_with_kill_and_rebalances(double, database, serv
             producer.produce(topic, key=key, value=value)
         assert producer.flush(30) == 0
 
-        # Kill -9 replica A once it owns partitions and rows of them are in ClickHouse.
-        def a_has_written() -> bool:
-            mine = assigned_partitions(tmp_path / "ingest_a.log")
-            if not mine:
-                return False
-            return client.command(
-                f"SELECT count() FROM order_events WHERE kafka_partition IN ({','.join(map(str, mine))})") > 0
+        def rows_in(partitions: list[int]) -> int:
+            return client.command("SELECT count() FROM order_events WHERE kafka_partition IN "
+                                  f"({','.join(map(str, partitions)) or 'NULL'})")
 
-        wait_for(a_has_written, 60, f"replica A to write rows\n{logs()}")
+        # Replica A alone, then replica B joins the group: the first rebalance. Each runs the product's
+        # migrate at start, against the schema the CLI made.
+        start("ingest_a", [PYTHON, "-m", "ingest"])
+        wait_for(lambda: rows_in([0, 1, 2]), 60, f"replica A to write rows\n{logs()}")
+        start("ingest_b", [PYTHON, "-m", "ingest"])
+        wait_for(lambda: assigned_partitions(tmp_path / "ingest_b.log"), 60, f"replica B to get partitions\n{logs()}")
+        a_log = tmp_path / "ingest_a.log"
+        a_owns = wait_for(lambda: len(assignments(a_log)) >= 2 and assigned_partitions(a_log), 60,
+                          f"replica A's share after the rebalance\n{logs()}")
+        # Kill -9 replica A while it is writing: rows of its partitions keep arriving after the rebalance
+        # (only A owns them now), and the stream has not ended.
+        before = rows_in(a_owns)
+        wait_for(lambda: rows_in(a_owns) > before, 60, f"replica A to write after the rebalance\n{logs()}")
         assert generator.poll() is None, "the stream ended before the kill: it would not be mid-run"
         procs["ingest_a"].send_signal(signal.SIGKILL)
         assert procs["ingest_a"].wait(10) == -signal.SIGKILL
