@@ -386,11 +386,12 @@ def test_end_to_end_as_processes_with_kill_and_rebalances(double, database, serv
     assert {(p, o): (k, r, why) for p, o, k, r, why in dead} == rejected
     assert len(rejected) == len(INVALID)
 
-    check_dashboard_queries(server_settings, truth)
+    check_parameterized_reads(server_settings, truth)
+    check_dashboard_queries(server_settings, truth, stored)
 
 
-def check_dashboard_queries(settings: Settings, truth: dict) -> None:
-    """The dashboard's reads over its read-only connection, parameters bound by the client."""
+def check_parameterized_reads(settings: Settings, truth: dict) -> None:
+    """Reads of the public views over the read-only connection, parameters bound server-side."""
     reader = connect(settings, readonly=True)
     sales = truth["sales_by_item"]
     sold_by_seller: dict[int, int] = defaultdict(int)
@@ -417,3 +418,39 @@ def check_dashboard_queries(settings: Settings, truth: dict) -> None:
     positions = reader.query("SELECT count() FROM order_events FINAL WHERE moment >= {t:DateTime64(7, 'UTC')}",
                              parameters={"t": "2026-11-28 22:00:00"}).result_rows
     assert positions[0][0] > 0
+
+
+def check_dashboard_queries(settings: Settings, truth: dict, stored: list) -> None:
+    """The dashboard's own query functions (dashboard/queries.py) over its read-only connection."""
+    from dashboard import queries
+
+    reader = connect(settings, readonly=True)  # what dashboard.data.client() opens
+    everything = queries.Filters(start=datetime.datetime(2000, 1, 1), end=datetime.datetime(2100, 1, 1))
+    sales, payouts = truth["sales_by_item"], truth["seller_payouts"]
+
+    for view in queries.RECONCILED_VIEWS:
+        assert queries.reconciliation(reader, view).empty, view
+    assert queries.reserved_now(reader, everything) == sum(v[0] for v in sales.values())
+    page = queries.items_page(reader, everything, "", "sold", True, 5, 0)
+    assert list(page["total"]) == [len(sales)] * 5
+    assert list(zip(page["item_id"], page["sold"])) == sorted(
+        ((i, v[1]) for i, v in sales.items()), key=lambda r: (-r[1], r[0]))[:5]
+    page = queries.payouts_page(reader, everything, "", "delivered_revenue", True, 100_000, 0)
+    assert {(r.seller_id, r.currency): (r.delivered_quantity, Decimal(str(r.delivered_revenue)))
+            for r in page.itertuples()} == payouts
+    kpis = queries.kpis(reader, everything)
+    total = kpis[kpis["currency"] == ""].iloc[0]
+    assert total["items_sold"] == sum(q for q, _ in payouts.values())
+    assert queries.dead_letter_count(reader) == len(INVALID)
+    offsets = queries.partition_offsets(reader)
+    last = defaultdict(int)
+    for partition, offset, *_ in stored:
+        last[partition] = max(last[partition], offset)
+    assert dict(zip(offsets["partition"], offsets["stored_offset"])) == dict(last)
+
+    df, cut = queries.adhoc(reader, "SELECT count() AS n FROM sales_by_item WHERE sold > {m:Int64}", {"m": 0})
+    assert not cut and df["n"][0] == sum(1 for v in sales.values() if v[1] > 0)
+    with pytest.raises(DatabaseError) as refused:
+        queries.adhoc(reader, "INSERT INTO ingest_errors (reason) VALUES ('injected')", {})
+    assert refused.value.code == 164
+    assert queries.dead_letter_count(reader) == len(INVALID)
