@@ -146,21 +146,40 @@ def _status(raw: str) -> str:
 
 
 def _position(raw: _WirePosition, index: int) -> Position:
-    where = f"`$.positions[{index}].price"
-    currency = raw.price.currency.strip().upper()
-    currency = _CURRENCY_ALIASES.get(currency, currency)
-    if not _CURRENCY.fullmatch(currency):
-        raise InvalidEvent(f"currency {raw.price.currency!r} is not an ISO-4217 code - at {where}.currency`")
-    units = raw.price.units
+    price = raw.price
+    currency = _KNOWN_CURRENCIES.get(price.currency) or _currency(price.currency, index)
+    units = price.units
+    if type(units) is not int or not 0 <= units < 2**63:
+        units = _units(units, index)
+    return Position(raw.item_id, raw.quantity, currency, units, price.nanos)
+
+
+# Raw currency text -> stored code, for the few spellings a stream uses: the per-position hot path is then
+# one dict lookup. Bounded, so a stream of junk codes cannot grow it without limit.
+_KNOWN_CURRENCIES: dict[str, str] = {}
+
+
+def _currency(raw: str, index: int) -> str:
+    code = raw.strip().upper()
+    code = _CURRENCY_ALIASES.get(code, code)
+    if not _CURRENCY.fullmatch(code):
+        raise InvalidEvent(f"currency {raw!r} is not an ISO-4217 code - at `$.positions[{index}].price.currency`")
+    if len(_KNOWN_CURRENCIES) < 1000:
+        _KNOWN_CURRENCIES[raw] = code
+    return code
+
+
+def _units(units: int | str, index: int) -> int:
+    where = f"`$.positions[{index}].price.units`"
     if isinstance(units, str):
         if not units.isascii() or not units.isdigit():
-            raise InvalidEvent(f"units {units!r} is not a non-negative integer - at {where}.units`")
+            raise InvalidEvent(f"units {units!r} is not a non-negative integer - at {where}")
         units = int(units)
-    elif units < 0:
-        raise InvalidEvent(f"units {units} is negative - at {where}.units`")
+    if units < 0:
+        raise InvalidEvent(f"units {units} is negative - at {where}")
     if units >= 2**63:
-        raise InvalidEvent(f"units {units} does not fit int64 - at {where}.units`")
-    return Position(raw.item_id, raw.quantity, currency, units, raw.price.nanos)
+        raise InvalidEvent(f"units {units} does not fit int64 - at {where}")
+    return units
 
 
 def parse_moment(text: str) -> int:
@@ -169,14 +188,18 @@ def parse_moment(text: str) -> int:
     if match is None:
         raise InvalidEvent(f"moment {text!r} is not ISO-8601 with a zone (e.g. 2026-11-20T11:53:20.0902941Z) - at `$.moment`")
     day, clock, fraction, zone = match.groups()
-    if zone in ("Z", "z"):
-        zone = "+00:00"
     try:
-        whole = datetime.fromisoformat(f"{day}T{clock}{zone}")
+        seconds = _epoch_seconds(day, clock, zone)
     except ValueError as exc:
         raise InvalidEvent(f"moment {text!r} is not a valid time: {exc} - at `$.moment`") from None
-    seconds = (whole - _EPOCH) // _ONE_SECOND
     return seconds * TICKS_PER_SECOND + int((fraction or "").ljust(7, "0"))
+
+
+@lru_cache(maxsize=4096)
+def _epoch_seconds(day: str, clock: str, zone: str) -> int:
+    # Consecutive events mostly share their second: the calendar arithmetic runs once per second.
+    whole = datetime.fromisoformat(f"{day}T{clock}{'+00:00' if zone in ('Z', 'z') else zone}")
+    return (whole - _EPOCH) // _ONE_SECOND
 
 
 _ONE_SECOND = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc) - _EPOCH
