@@ -73,3 +73,40 @@ def test_kill_dash_nine_at_random_moments(settings, samples_dir, tmp_path):
     problems = diff_views(views, expected_views(valid_events(v for _, v in messages)))
     assert not problems, "\n".join(problems)
     assert len(views["ingest_errors"]) == sum(1 for _, v in messages if not valid_events([v]))
+
+
+def test_sigterm_flushes_commits_and_exits_cleanly(settings, tmp_path):
+    """After SIGTERM the store holds exactly what the group committed: no written-but-uncommitted batch
+    and no committed-but-unwritten one."""
+    messages = workload.simulated(15_000, seed=8)
+    kafka_io.send(settings.kafka_bootstrap_servers, settings.kafka_topic, messages)
+    env = _env(settings, tmp_path / "chdb")
+    process = subprocess.Popen([sys.executable, "-m", "ingest"], cwd=ROOT, env={**env, "LOG_LEVEL": "INFO"},
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while kafka_io.group_progress(settings.kafka_bootstrap_servers, settings.kafka_group_id, settings.kafka_topic)[0] < 3000:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, log = process.communicate(timeout=60)
+    assert process.returncode == 0, log[-3000:]
+    assert "SIGTERM: flushing, committing and closing" in log
+
+    committed = _committed_offsets(settings)
+    assert 0 < sum(committed.values()) < len(messages), "SIGTERM must arrive mid-run"
+    prefix = [value for partition, offset, _, value in
+              kafka_io.read_all(settings.kafka_bootstrap_servers, settings.kafka_topic)
+              if offset < committed.get(partition, 0)]
+    problems = diff_views(_views(env, tmp_path), expected_views(valid_events(prefix)))
+    assert not problems, "\n".join(problems)
+
+
+def _committed_offsets(settings) -> dict[int, int]:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": settings.kafka_group_id})
+    try:
+        return {tp.partition: max(tp.offset, 0) for tp in
+                consumer.committed([TopicPartition(settings.kafka_topic, p) for p in range(3)], timeout=10)}
+    finally:
+        consumer.close()

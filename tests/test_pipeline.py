@@ -133,6 +133,40 @@ def test_reingesting_the_same_topic_into_the_same_store_changes_nothing(settings
     assert_views_equal_truth(connect(settings), messages_values(messages))
 
 
+def test_clickhouse_outage_and_lost_responses_are_retried_without_loss(settings, samples_dir):
+    """Writes fail for a while mid-run, some after ClickHouse already stored the rows (a lost response):
+    the batch is retried with backoff, offsets wait for success, and the figures stay exact."""
+    messages = workload.with_faults(workload.simulated(3000, seed=31), seed=31, samples_dir=samples_dir)
+    kafka_io.send(settings.kafka_bootstrap_servers, settings.kafka_topic, messages)
+    migrate(settings)
+    outage = {"inserts": 0, "failures_left": 0, "failed": 0}
+
+    class FlakyClient:
+        def __init__(self, client):
+            self._client = client
+
+        def insert(self, *args, **kwargs):
+            outage["inserts"] += 1
+            if outage["inserts"] == 3:
+                outage["failures_left"] = 4  # the outage starts at the third insert
+            if outage["failures_left"]:
+                outage["failures_left"] -= 1
+                outage["failed"] += 1
+                if outage["failed"] % 2:
+                    self._client.insert(*args, **kwargs)  # stored, but the answer is lost
+                raise ConnectionError("ClickHouse unreachable (simulated)")
+            return self._client.insert(*args, **kwargs)
+
+    options = IngestOptions(topic=settings.kafka_topic, batch_size=500, batch_seconds=0.1, exit_when_idle=True)
+    config = consumer_config(settings.kafka_bootstrap_servers, settings.kafka_group_id)
+    ingest = Ingest(Consumer(config), ClickHouseSink(lambda: FlakyClient(connect(settings))), options, threading.Event())
+    totals = ingest.run()
+
+    assert outage["failed"] == 4
+    assert totals["messages"] == len(messages)
+    assert_views_equal_truth(connect(settings), messages_values(messages))
+
+
 def messages_values(messages):
     return [value for _, value in messages]
 
