@@ -146,8 +146,10 @@ def test_inserts_and_queries_round_trip_with_each_compression(double, database, 
                    "at DateTime64(7, 'UTC')) ENGINE = MergeTree ORDER BY id")
     rows = [[i, f"név {i}\t\n'", Decimal(f"{i}.{i:09d}"), ("RUB", "KZT")[i % 2],
              datetime.datetime(2026, 11, 28, 22, 0, i % 60, 1234)] for i in range(3000)]
-    # The body is streamed chunked, compressed block by block.
-    summary = client.insert("t", rows, column_names=["id", "name", "price", "cur", "at"])
+    # The body is streamed chunked, compressed block by block: five blocks make five frames.
+    context = client.create_insert_context("t", column_names=["id", "name", "price", "cur", "at"], data=rows)
+    context.block_row_count = 700
+    summary = client.insert(context=context)
     assert summary.written_rows == 3000
 
     stored = client.query("SELECT id, name, price, cur, at FROM t ORDER BY id").result_rows
