@@ -1,0 +1,39 @@
+"""`python -m dashboard`: migrate the store, then serve the app with Streamlit in this very process.
+
+In-process matters for embedded chDB: only one process may open the store, so the one-command demo runs
+its pipeline threads and then calls `serve()` in its main thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dashboard.config import get_dashboard_settings
+from orderstream.migrate import migrate
+from orderstream.settings import get_settings
+
+APP = Path(__file__).resolve().parent / "app.py"
+log = logging.getLogger(__name__)
+
+
+def serve(port: int = 8501, address: str = "0.0.0.0") -> None:
+    """Run the dashboard until interrupted; blocks the calling (main) thread."""
+    from streamlit.web import bootstrap
+
+    try:
+        migrate(get_settings())
+    except Exception as exc:  # the app shows a friendly state for an unreachable or unmigrated store
+        log.warning("could not migrate before serving the dashboard: %s", exc)
+    bootstrap.run(str(APP), False, [], flag_options={
+        "server.port": port,
+        "server.address": address,
+        "server.headless": True,
+        "browser.gatherUsageStats": False,
+    })
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=get_settings().log_level)
+    config = get_dashboard_settings()
+    serve(config.port, config.address)
