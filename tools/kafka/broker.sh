@@ -4,14 +4,16 @@
 #
 #   tools/kafka/broker.sh start   # fresh, empty broker on 127.0.0.1:$KAFKA_TEST_PORT (default 19092)
 #   tools/kafka/broker.sh stop
+#   tools/kafka/broker.sh resume  # start again on the data of the last run (an outage, not a reset)
 #   tools/kafka/broker.sh status
+# KAFKA_TEST_DIR (default build/kafka) holds its data and logs: one directory per broker.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=${KAFKA_TEST_DIR:-$root/build/kafka}
 port=${KAFKA_TEST_PORT:-19092}
 controller_port=$((port + 1))
-lib=$work/lib
+lib=${KAFKA_TEST_LIB:-$root/build/kafka/lib}
 pidfile=$work/broker.pid
 
 resolve_jars() {
@@ -27,6 +29,21 @@ start() {
   if running; then echo "broker already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; return; fi
   resolve_jars
   rm -rf "$work/data" && mkdir -p "$work/data"
+  write_properties
+  "${java[@]}" kafka.tools.StorageTool format -t "$("${java[@]}" kafka.tools.StorageTool random-uuid)" \
+    -c "$work/server.properties" > "$work/format.log" 2>&1
+  launch
+}
+
+resume() {
+  if running; then echo "broker already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; return; fi
+  [ -f "$work/server.properties" ] || { echo "nothing to resume in $work" >&2; exit 1; }
+  launch
+}
+
+java=(java -Xms256m -Xmx768m -Dlog4j2.configurationFile="$here/log4j2.properties" -cp "$lib/*")
+
+write_properties() {
   cat > "$work/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -47,9 +64,9 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 PROPS
-  local java=(java -Xms256m -Xmx768m -Dlog4j2.configurationFile="$here/log4j2.properties" -cp "$lib/*")
-  "${java[@]}" kafka.tools.StorageTool format -t "$("${java[@]}" kafka.tools.StorageTool random-uuid)" \
-    -c "$work/server.properties" > "$work/format.log" 2>&1
+}
+
+launch() {
   nohup "${java[@]}" kafka.Kafka "$work/server.properties" > "$work/broker.log" 2>&1 &
   echo $! > "$pidfile"
   for _ in $(seq 1 120); do
@@ -75,7 +92,8 @@ stop() {
 
 case "${1:-}" in
   start) start ;;
+  resume) resume ;;
   stop) stop ;;
   status) if running; then echo "running on 127.0.0.1:$port"; else echo "stopped"; exit 1; fi ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|resume|status" >&2; exit 2 ;;
 esac
