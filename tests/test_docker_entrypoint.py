@@ -168,9 +168,10 @@ def test_service_runs_after_migrations_as_the_entrypoint_process(workdir, seed):
 
 def test_sigterm_reaches_the_service(workdir, seed):
     deps = new_volume(workdir, "signal")
-    service = ("import signal, sys, time\n"
-               "signal.signal(signal.SIGTERM, lambda *_: (print('clean shutdown', flush=True), sys.exit(0)))\n"
-               "print('ready', flush=True)\n"
+    # os.write, not print: the handler may interrupt the main thread inside a buffered write.
+    service = ("import os, signal, time\n"
+               "signal.signal(signal.SIGTERM, lambda *_: (os.write(1, b'clean shutdown\\n'), os._exit(0)))\n"
+               "os.write(1, b'ready\\n')\n"
                "time.sleep(60)\n")
     proc = subprocess.Popen([*unprivileged_prefix(), str(ENTRYPOINT), "python", "-c", service],
                             env=make_env(deps, seed), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -86,6 +86,8 @@ def apk_packages(run: str) -> list[tuple[list[str], list[str]]]:
     """(options, packages) of each `apk add` in a RUN line."""
     found = []
     for command in re.split(r"&&|;|\|\|", run):
+        if "apk add" not in command:
+            continue
         words = shlex.split(command)
         if words[:2] == ["apk", "add"]:
             opts = [w for w in words[2:] if w.startswith("-")]
