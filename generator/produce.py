@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator
 
 from confluent_kafka import KafkaException, Producer
 
-from orderstream.contract import OrderEvent, encode_event, encode_positions
+from orderstream.contract import OrderEvent, encode_event
 
 PROGRESS_EVERY_S = 2.0
 
@@ -107,38 +107,17 @@ def publish_events(
 ) -> Summary:
     """Send `count` events (None: until should_stop()); `duplicates` re-sends that share of them, as a
     producer retrying after a lost acknowledgement would."""
-    options = {"single_position": spec_shape, "rouble_code": "RUR" if spec_shape else "RUB"}
-    positions, summary, send = PositionsCache(options), publisher.summary, publisher.send
+    rouble_code = "RUR" if spec_shape else "RUB"
+    summary, send = publisher.summary, publisher.send
     for event in events:
         if (count is not None and summary.sent >= count) or should_stop():
             break
-        value = encode_event(event, positions_json=positions.encoded(event), **options)
+        value = encode_event(event, single_position=spec_shape, rouble_code=rouble_code)
         key = str(event.order_id).encode()
         send(key, value, event.status)
         if duplicates and rng.random() < duplicates and (count is None or summary.sent < count):
             send(key, value, "duplicate")
     return publisher.finish()
-
-
-class PositionsCache:
-    """Encoded positions of recently created orders: an order's second event repeats its Created positions
-    (the same tuple), so they are encoded once. Bounded: an order that never gets a second event ages out,
-    and a miss merely encodes again."""
-
-    def __init__(self, options: dict, size: int = 50_000):
-        self.options, self.size = options, size
-        self._by_order: dict[int, tuple[tuple, bytes]] = {}  # order id -> (positions, their JSON), oldest first
-
-    def encoded(self, event: OrderEvent) -> bytes:
-        cached = self._by_order.pop(event.order_id, None)
-        if cached is not None and cached[0] is event.positions:
-            return cached[1]
-        encoded = encode_positions(event.positions, **self.options)
-        if event.status == "Created":
-            if len(self._by_order) >= self.size:
-                del self._by_order[next(iter(self._by_order))]
-            self._by_order[event.order_id] = (event.positions, encoded)
-        return encoded
 
 
 def read_capture(path: Path) -> Iterator[tuple[bytes | None, bytes | None]]:

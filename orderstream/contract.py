@@ -220,8 +220,7 @@ def _format_second(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-# The wire shape for encoding, as Structs: msgspec encodes them without building a dict per event, and an
-# already encoded `positions` (an order's second event repeats its Created positions) is embedded as is.
+# The wire shape for encoding, as Structs: msgspec encodes them without a dict built per event and field.
 class _OutMoney(msgspec.Struct):
     currency: str
     units: int
@@ -240,32 +239,18 @@ class _OutEvent(msgspec.Struct):
     warehouse_id: int
     status: str
     moment: str
-    positions: msgspec.Raw
+    positions: Union[list[_OutPosition], _OutPosition]
 
 
 _encode = msgspec.json.Encoder().encode
 
 
-def encode_positions(positions: tuple[Position, ...], *, single_position: bool = False, rouble_code: str = "RUB") -> bytes:
-    """The `positions` value of encode_event: an array, or with `single_position` a lone position as an object."""
-    out = [
+def encode_event(event: OrderEvent, *, single_position: bool = False, rouble_code: str = "RUB") -> bytes:
+    """Serialize an event in the wire format (the course generator's shape, or the written spec's)."""
+    positions = [
         _OutPosition(p.item_id, p.quantity, _OutMoney(rouble_code if p.currency == "RUB" else p.currency, p.units, p.nanos))
-        for p in positions
+        for p in event.positions
     ]
-    return _encode(out[0] if single_position and len(out) == 1 else out)
-
-
-def encode_event(
-    event: OrderEvent,
-    *,
-    single_position: bool = False,
-    rouble_code: str = "RUB",
-    positions_json: bytes | None = None,
-) -> bytes:
-    """Serialize an event in the wire format (the course generator's shape, or the written spec's).
-    `positions_json`: the event's positions already encoded by encode_positions with the same options."""
-    if positions_json is None:
-        positions_json = encode_positions(event.positions, single_position=single_position, rouble_code=rouble_code)
     return _encode(
         _OutEvent(
             event.order_id,
@@ -273,6 +258,6 @@ def encode_event(
             event.warehouse_id,
             event.status,
             format_moment(event.moment_ticks),
-            msgspec.Raw(positions_json),
+            positions[0] if single_position and len(positions) == 1 else positions,
         )
     )
