@@ -333,7 +333,7 @@ def test_end_to_end_as_processes_with_kill_and_rebalances(double, database, serv
         client = connect(server_settings)
 
         generator = start("generator", [PYTHON, "-m", "generator", "--count", "20000", "--seed", "7",
-                                        "--duplicates", "0.03", "--quiet", "--rate", "2500",
+                                        "--duplicates", "0.03", "--quiet", "--rate", "2000",
                                         "--start", "2026-11-28T22:00:00Z", "--step-ms", "30000"])
         producer = Producer({"bootstrap.servers": kafka_bootstrap})
         for key, value in INVALID:
