@@ -23,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 venv="$DEPS_DIR/venv"
 
 log() { echo "entrypoint: $*" >&2; }
-locked() { "$SYSTEM_PYTHON" "$here/lock.py" "$DEPS_DIR/.lock" "$@"; }
+locked() { "$SYSTEM_PYTHON" -B "$here/lock.py" "$DEPS_DIR/.lock" "$@"; }
 
 case "${1:-}" in
     __sync-venv)
@@ -54,7 +54,7 @@ PATH="$venv/bin:$PATH"
 export PATH
 
 if [ "$1" = migrate ]; then
-    exec "$SYSTEM_PYTHON" "$here/lock.py" "$DEPS_DIR/.lock" python -m orderstream.migrate
+    exec "$SYSTEM_PYTHON" -B "$here/lock.py" "$DEPS_DIR/.lock" python -m orderstream.migrate
 fi
 if [ "${MIGRATE_ON_START:-false}" = true ]; then
     locked python -m orderstream.migrate

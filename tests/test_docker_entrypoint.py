@@ -210,3 +210,21 @@ def test_refuses_to_run_without_the_image_stamp(workdir):
     deps = new_volume(workdir, "nostamp")
     r = run(make_env(deps, workdir / "missing-seed"), "true")
     assert r.returncode == 70 and "no dependency stamp" in r.stderr
+
+
+def test_healthcheck_reports_a_missing_service_or_an_unreachable_broker(tmp_path):
+    """docker/healthcheck.py: unhealthy without the service process, and with it but no Kafka to talk to."""
+    script = str(ROOT / "docker/healthcheck.py")
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+           "CHDB_PATH": str(tmp_path / "chdb")}
+    r = subprocess.run([sys.executable, script, "generator"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "no `python -m generator` process" in r.stderr, r.stderr
+    # A stand-in whose command line reads like the service's.
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-m", "generator"])
+    try:
+        r = subprocess.run([sys.executable, script, "generator"], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+    assert r.returncode == 1 and "unhealthy" in r.stderr and "process" not in r.stderr, r.stderr
+    assert subprocess.run([sys.executable, script, "bogus"], env=env, capture_output=True).returncode == 2

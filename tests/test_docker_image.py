@@ -7,6 +7,7 @@ runs on it too, with no warning left unexplained.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -207,6 +208,7 @@ def test_tini_is_pid_1_and_runs_the_entrypoint(dockerfile):
         words = __import__("json").loads(entry)  # exec form, so tini really is PID 1
         assert words[0].endswith("/tini") and words[1] == "--" and words[2].endswith("entrypoint.sh"), words
         runs = " ".join(r for st in ancestry(stages, target) for r in st.args("RUN"))
+        assert os.access(ROOT / "docker/entrypoint.sh", os.X_OK), "COPY keeps the mode: entrypoint.sh must be executable"
         assert any("tini" in pkgs for r in [runs] for _, pkgs in apk_packages(r))
 
 
