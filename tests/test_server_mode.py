@@ -231,7 +231,8 @@ def test_migration_processes_at_once_leave_a_whole_schema(double, database, serv
     assert [rc for rc, _ in outputs] == [0, 0, 0], outputs
 
     client = connect(server_settings)
-    tables = {r[0] for r in client.query("SELECT name FROM system.tables WHERE database = currentDatabase()").result_rows}
+    tables = {name for (name,) in client.query(
+        "SELECT name FROM system.tables WHERE database = currentDatabase()").result_rows}
     assert schema_objects() | {"schema_versions"} <= tables
     recorded = client.query("SELECT DISTINCT version, md5 FROM schema_versions").result_rows
     assert dict(recorded) == migration_versions()

@@ -111,8 +111,7 @@ class Engine:
         self.path = path
         self.lock = threading.Lock()
         self._owner = chdb.connect(path)  # keeps the engine open between requests
-        version, tz = self._owner.query("SELECT version(), timezone()", "TabSeparated").bytes().decode().split("\t")
-        self.version, self.timezone = version, tz.strip()
+        self.timezone = self._owner.query("SELECT timezone()", "TabSeparated").bytes().decode().strip()
 
     def execute(self, sql: bytes, data: bytes | None, params: dict[str, str]) -> tuple[bytes, str | None, dict]:
         """Run one request: returns (body, result format or None, summary). Raises ClickHouseError."""
@@ -129,7 +128,8 @@ class Engine:
                 # readonly last: under readonly=1 no later SET would be allowed.
                 for name in sorted(settings, key=lambda n: n == "readonly"):
                     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                        raise ClickHouseError(115, f"Code: 115. DB::Exception: Unknown setting '{name}'. (UNKNOWN_SETTING)")
+                        message = f"Code: 115. DB::Exception: Unknown setting '{name}'. (UNKNOWN_SETTING)"
+                        raise ClickHouseError(115, message)
                     handle.query(f"SET {name} = {_quote(settings[name])}", "TabSeparated")
                 if insert:
                     return self._insert(handle, insert.group(1).decode(), insert.group(2).decode(), sql[insert.end():])
