@@ -190,7 +190,7 @@ def top_items(client: Client, f: Filters, limit: int = 10) -> pd.DataFrame:
         FROM event_flow FINAL
         WHERE {w.sql} AND status = 'Delivered'
         GROUP BY item_id, currency
-        ORDER BY sold DESC, item_id
+        ORDER BY sold DESC, item_id, currency
         LIMIT {{limit:UInt32}}
         """,
         parameters={**w.params, "limit": limit},
@@ -206,7 +206,7 @@ def top_sellers(client: Client, f: Filters, limit: int = 10) -> pd.DataFrame:
         FROM event_flow FINAL
         WHERE {w.sql} AND status = 'Delivered'
         GROUP BY seller_id, currency
-        ORDER BY sold DESC, seller_id
+        ORDER BY sold DESC, seller_id, currency
         LIMIT {{limit:UInt32}}
         """,
         parameters={**w.params, "limit": limit},
