@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -73,6 +74,12 @@ def high_watermarks(bootstrap: str, topic: str) -> dict[int, int]:
         probe.close()
 
 
+def children_cpu() -> float:
+    """User + system CPU seconds of the waited-for child processes so far (all their threads)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child_env(bootstrap: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING")
     env.update(extra)
@@ -83,19 +90,20 @@ def child_env(bootstrap: str, **extra: str) -> dict[str, str]:
 def run_generator(bootstrap: str, topic: str, events: int) -> dict:
     """`python -m generator` exactly as shipped, in a subprocess; its own summary line gives the rate from
     the producer's creation to the final flush (so interpreter start-up is excluded from `rate`)."""
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), children_cpu()
     proc = subprocess.run(
         [sys.executable, "-m", "generator", "--count", str(events), "--seed", str(SEED), "--topic", topic, "--quiet"],
         cwd=ROOT, env=child_env(bootstrap), capture_output=True, text=True, timeout=600,
     )
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, children_cpu() - cpu_before
     if proc.returncode != 0:
         raise RuntimeError(f"generator failed ({proc.returncode}): {proc.stderr[-2000:]}")
     match = re.search(r"(\d+) events in ([\d.]+) s \(([\d,]+) events/s\)", proc.stderr)
     if match is None:
         raise RuntimeError(f"no summary line from the generator: {proc.stderr[-2000:]}")
     sent = int(match.group(1))
-    return {"sent": sent, "rate": float(match.group(3).replace(",", "")), "wall_rate": sent / wall, "wall": wall}
+    return {"sent": sent, "rate": float(match.group(3).replace(",", "")), "wall_rate": sent / wall, "wall": wall,
+            "cpu_us": cpu / sent * 1e6}
 
 
 # --- 2. raw consume -----------------------------------------------------------------------------------------
@@ -197,15 +205,18 @@ marks = {k: (v - t_process if isinstance(v, float) else v) for k, v in marks.ite
 print("BENCH-RESULT " + json.dumps({
     "totals": totals, "marks": marks, "end": t_end - t_process, "writes": writes,
     "peak_rss": peak[0], "ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
     "rows": rows, "distinct_events": events, "error_rows": errors,
 }), flush=True)
 '''
 
 
-def run_ingest_child(bootstrap: str, topic: str, workdir: Path) -> dict:
+def run_ingest_child(bootstrap: str, topic: str, workdir: Path, batch_size: int | None) -> dict:
     chdb_path = workdir / f"chdb-{uuid.uuid4().hex[:8]}"
     env = child_env(bootstrap, KAFKA_TOPIC=topic, KAFKA_GROUP_ID=f"bench-ingest-{uuid.uuid4().hex}",
                     CHDB_PATH=str(chdb_path))
+    if batch_size:
+        env["INGEST_BATCH_SIZE"] = str(batch_size)
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=1200)
@@ -291,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each step (median and spread printed)")
     parser.add_argument("--arroyo", action="store_true", help="also measure a sentry-arroyo consumer, if importable")
+    parser.add_argument("--batch-size", type=int, default=None, help="INGEST_BATCH_SIZE for the ingest (default: its own)")
     parser.add_argument("--keep", action="store_true", help="keep the bench topics and chDB directories")
     args = parser.parse_args(argv)
 
@@ -314,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n1. generator (python -m generator --count {args.events} --seed {SEED} --quiet)")
         print(f"   events/s, own summary (producer created -> flushed): {spread([g['rate'] for g in gen])}")
         print(f"   events/s, subprocess wall incl. interpreter start:  {spread([g['wall_rate'] for g in gen])}")
+        print(f"   CPU us/event, all threads of the process (incl. start-up): {spread([g['cpu_us'] for g in gen], '{:.2f}')}")
         print(f"   messages in {topic}: {produced:,} (high watermarks {highs})")
 
         # 2. raw consume
@@ -323,8 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   msgs/s: {spread([r['rate'] for r in raw])}; {raw[0]['bytes'] / produced:.0f} bytes/message")
 
         # 3. ingest
-        runs = [run_ingest_child(args.bootstrap, topic, workdir) for _ in range(args.repeat)]
-        print("\n3. ingest (ingest.run.run_ingest, exit_when_idle, fresh chDB dir and group per run, own process)")
+        runs = [run_ingest_child(args.bootstrap, topic, workdir, args.batch_size) for _ in range(args.repeat)]
+        print(f"\n3. ingest (ingest.run.run_ingest, exit_when_idle, fresh chDB dir and group per run, own process; "
+              f"INGEST_BATCH_SIZE={args.batch_size or 'default'})")
         print(f"   events/s, first message -> last commit:          {spread([r['rate_first_to_commit'] for r in runs])}")
         print(f"   events/s, steady (first write done -> last commit): {spread([r['rate_steady'] for r in runs])}")
         print(f"   events/s, process wall (start-up, migrations, group join, close): "
@@ -332,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   wall s: {spread([r['wall'] for r in runs], '{:.1f}')}; fixed start-up until the first message s: "
               f"{spread([r['marks']['first_add'] for r in runs], '{:.2f}')} "
               f"(migrations done at {spread([r['marks']['migrated'] for r in runs], '{:.2f}')})")
+        print(f"   after the last commit until exit (idle check, close) s: "
+              f"{spread([r['end'] - r['marks']['last_commit'] for r in runs], '{:.2f}')}")
+        print(f"   CPU us/event, all threads of the process (incl. start-up): "
+              f"{spread([r['cpu'] / r['totals']['messages'] * 1e6 for r in runs], '{:.1f}')}")
         print(f"   peak RSS MiB (psutil, sampled every 20 ms): {spread([r['peak_rss'] / 2**20 for r in runs], '{:.0f}')}; "
               f"ru_maxrss MiB: {spread([r['ru_maxrss'] / 2**20 for r in runs], '{:.0f}')}")
         latencies = sorted(w[0] * 1000 for r in runs for w in r["writes"])
