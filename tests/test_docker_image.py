@@ -263,3 +263,14 @@ def test_hadolint_clean():
             reason = line.split("hadolint ignore", 1)[1]
             assert re.search(r"\w+\s+\w+\s+\w+", reason.split("=", 1)[-1].lstrip("DL0123456789, ")), (
                 f"Dockerfile:{i + 1}: hadolint ignore without a reason")
+
+
+def test_shell_scripts_pass_shellcheck():
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.fail("shellcheck not installed: tools/install-system-deps.sh installs it")
+    scripts = [ROOT / "docker/entrypoint.sh", *sorted((ROOT / "docker/clickhouse/initdb").glob("*.sh")),
+               ROOT / ".ci/docker-checks.sh", ROOT / "tools/kafka/broker.sh", ROOT / "tools/install-system-deps.sh",
+               ROOT / ".ci/run"]
+    result = subprocess.run([shellcheck, *map(str, scripts)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# System packages the tests need and a fresh machine lacks: Debian's Chromium (browser tests drive it
-# through Playwright's executable_path; nothing is downloaded by Playwright) and docker-compose (to check
-# the compose file). Java 17 and Maven come with the machine (the Kafka test broker needs them).
+# System packages the tests need and a fresh machine may lack: Debian's Chromium (browser tests drive it
+# through Playwright's executable_path; Playwright downloads nothing), docker-compose, shellcheck and
+# setpriv (the Docker checks). Java 17+ and Maven must be there already: the Kafka test broker runs on them.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v setpriv >/dev/null || need+=(util-linux)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
