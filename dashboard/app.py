@@ -11,7 +11,9 @@ import streamlit as st
 
 from dashboard import context, data, filters, queries, states, urlstate
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# Not "pages/": Streamlit would treat a pages/ folder beside the entry script as old-style multipage
+# and bypass st.navigation.
+PAGES_DIR = Path(__file__).resolve().parent / "screens"
 
 st.set_page_config(page_title="Order stream — sales", page_icon=":material/shopping_cart:", layout="wide")
 

@@ -24,7 +24,10 @@ def money(amount: Decimal | None, currency: str) -> str:
 def live(render: Callable[[], None]) -> None:
     """Run `render` as a fragment that re-runs alone on the auto-refresh interval (if one is set)."""
     interval = context.current().selection.refresh
-    st.fragment(render, run_every=interval or None)()
+    if interval:
+        st.fragment(render, run_every=interval)()
+    else:
+        render()
 
 
 def paged_table(prefix: str, sorts: tuple[str, ...], default_sort: str,
@@ -54,11 +57,13 @@ def paged_table(prefix: str, sorts: tuple[str, ...], default_sort: str,
 
     page = st.session_state[page_p.key]
     rows = fetch_page(search, sort, descending, size, (page - 1) * size)
+    if rows.empty and page > 1:  # a stale link or a narrowed search: go to the last page that exists
+        first = fetch_page(search, sort, descending, size, 0)
+        total = int(first["total"].iloc[0]) if len(first) else 0
+        st.session_state[page_p.key] = page = max(1, -(-total // size))
+        rows = fetch_page(search, sort, descending, size, (page - 1) * size)
     total = int(rows["total"].iloc[0]) if len(rows) else 0
     pages = max(1, -(-total // size))
-    if page > pages:  # a stale link or a narrowed search: go to the last page that exists
-        st.session_state[page_p.key] = page = pages
-        rows = fetch_page(search, sort, descending, size, (page - 1) * size)
 
     table = rows.drop(columns="total", errors="ignore")
     st.dataframe(table, hide_index=True, width="stretch", column_config=column_config, key=f"{prefix}table",
