@@ -118,6 +118,7 @@ def raw_consume(bootstrap: str, topic: str, highs: dict[int, int]) -> dict:
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
     count = size = 0
     first = None
+    cpu_before = time.process_time()  # this process does nothing else meanwhile: consumer threads included
     deadline = time.monotonic() + 300
     try:
         while count < total and time.monotonic() < deadline:
@@ -128,13 +129,13 @@ def raw_consume(bootstrap: str, topic: str, highs: dict[int, int]) -> dict:
                 if message.error() is None:
                     count += 1
                     size += len(message.value())
-        last = time.monotonic()
+        last, cpu = time.monotonic(), time.process_time() - cpu_before
     finally:
         consumer.close()
     if count < total:
         raise RuntimeError(f"raw consume read {count} of {total} messages")
     seconds = last - (first or last)
-    return {"messages": count, "seconds": seconds, "rate": count / seconds, "bytes": size}
+    return {"messages": count, "seconds": seconds, "rate": count / seconds, "bytes": size, "cpu_us": cpu / count * 1e6}
 
 
 # --- 3. ingest (in a child process: one chDB directory per process) ------------------------------------------
@@ -334,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         raw_rate = statistics.median(r["rate"] for r in raw)
         print("\n2. raw consume (confluent_kafka consume(num_messages=10000) to the high watermarks)")
         print(f"   msgs/s: {spread([r['rate'] for r in raw])}; {raw[0]['bytes'] / produced:.0f} bytes/message")
+        print(f"   CPU us/message, all threads (incl. group-less assign and first fetch): "
+              f"{spread([r['cpu_us'] for r in raw], '{:.2f}')}")
 
         # 3. ingest
         runs = [run_ingest_child(args.bootstrap, topic, workdir, args.batch_size) for _ in range(args.repeat)]
