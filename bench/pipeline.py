@@ -237,7 +237,7 @@ def run_ingest_child(bootstrap: str, topic: str, workdir: Path, batch_size: int 
 
 # --- 4. optional: Arroyo baseline ---------------------------------------------------------------------------
 ARROYO_CHILD = r'''
-import json, sys, time
+import json, resource, sys, time
 from arroyo.backends.kafka import KafkaConsumer, KafkaPayload
 from arroyo.backends.kafka.configuration import build_kafka_consumer_configuration
 from arroyo.processing import StreamProcessor
@@ -278,7 +278,8 @@ while state["messages"] < total and time.monotonic() < deadline:
 processor._shutdown()
 seconds = state["last"] - state["first"]
 print("BENCH-RESULT " + json.dumps({"messages": state["messages"], "seconds": seconds,
-                                    "rate": state["messages"] / seconds, "batches": state["batches"]}), flush=True)
+                                    "rate": state["messages"] / seconds, "batches": state["batches"],
+                                    "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2])}), flush=True)
 '''
 
 
@@ -385,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
                 arroyo = [run_arroyo(args.bootstrap, topic, produced, 20_000) for _ in range(args.repeat)]
                 rate = statistics.median(a["rate"] for a in arroyo)
                 print(f"   events/s: {spread([a['rate'] for a in arroyo])}; {rate / raw_rate:.0%} of raw consume")
+                print(f"   CPU us/event, all threads of the process (incl. start-up): "
+                      f"{spread([a['cpu'] / a['messages'] * 1e6 for a in arroyo], '{:.1f}')} (ours, with the chDB write: "
+                      f"{statistics.median(r['cpu'] / r['totals']['messages'] * 1e6 for r in runs):.1f})")
         return 0 if ok else 1
     finally:
         if not args.keep:
