@@ -55,7 +55,7 @@ def _join(values) -> str:
     return ",".join(map(str, values))
 
 
-RANGE = Param("range", "all", urlstate.choice(tuple(PRESETS)))
+RANGE = Param("range", "24h", urlstate.choice(tuple(PRESETS)))
 FROM = Param("from", None, _dates, date.isoformat)
 TO = Param("to", None, _dates, date.isoformat)
 GRAN = Param("gran", "auto", urlstate.choice(GRANULARITIES))
@@ -98,7 +98,10 @@ def _minute_ceiling(moment: datetime) -> datetime:
 
 def time_range(preset: str, first: date | None, last: date | None, dims: Dimensions) -> tuple[datetime, datetime]:
     if preset in PRESET_LENGTHS:
-        end = _minute_ceiling(_now())
+        # Relative to the latest event, not the wall clock: the same for a live stream, and a replayed or
+        # stopped stream still shows its last hours instead of nothing.
+        latest = dims.last_moment + timedelta(microseconds=1) if dims.last_moment else _now()
+        end = _minute_ceiling(latest)
         return end - PRESET_LENGTHS[preset], end
     if preset == "custom" and first and last:
         return datetime.combine(first, datetime.min.time()), datetime.combine(last + timedelta(days=1), datetime.min.time())
@@ -154,7 +157,8 @@ def sidebar(dims: Dimensions) -> Selection:
             bar.warning("From is after To: showing the single day From.")
             last = first
     start, end = time_range(preset, first, last, dims)
-    bar.caption(f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC")
+    bar.caption(f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+                + (" (up to the latest event)" if preset in PRESET_LENGTHS else ""))
 
     gran = bar.selectbox("Time granularity", GRANULARITIES, key=GRAN.key,
                          format_func=lambda g: f"auto ({auto_bucket(start, end)})" if g == "auto" else g)

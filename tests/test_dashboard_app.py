@@ -83,8 +83,8 @@ def test_moving_a_filter_updates_the_url_and_survives_page_switches(populated):
     at = open_app()
     assert dict(at.query_params) == {}
     at.multiselect(key="cur").select("USD").run()
-    at.selectbox(key="range").set_value("7d").run()
-    assert at.query_params["cur"] == "USD" and at.query_params["range"] == "7d"
+    at.selectbox(key="range").set_value("all").run()
+    assert at.query_params["cur"] == "USD" and at.query_params["range"] == "all"
     at.switch_page("screens/items.py").run()
     at.selectbox(key="isort").set_value("canceled").run()
     assert at.query_params["cur"] == "USD" and at.query_params["isort"] == "canceled"
@@ -99,7 +99,7 @@ def test_invalid_and_stale_parameters_fall_back_with_a_notice(populated):
     notices = texts(at.warning)
     for key in ("range", "cur", "wh", "refresh", "gran", "seller", "fx"):
         assert f"`{key}" in notices, key
-    assert at.selectbox(key="range").value == "all" and at.multiselect(key="cur").value == []
+    assert at.selectbox(key="range").value == "24h" and at.multiselect(key="cur").value == []
     assert at.selectbox(key="gran").value == "auto" and at.selectbox(key="refresh").value == 0
     assert dict(at.query_params) == {}
     assert at.metric, "the page still shows its figures"
