@@ -25,12 +25,11 @@ def serve(port: int = 8501, address: str = "0.0.0.0") -> None:
         migrate(get_settings())
     except Exception as exc:  # the app shows a friendly state for an unreachable or unmigrated store
         log.warning("could not migrate before serving the dashboard: %s", exc)
-    bootstrap.run(str(APP), False, [], flag_options={
-        "server.port": port,
-        "server.address": address,
-        "server.headless": True,
-        "browser.gatherUsageStats": False,
-    })
+    # Keys as the `streamlit run` flags name them; run() alone does not apply them, load_config_options does.
+    flags = {"server_port": port, "server_address": address, "server_headless": True,
+             "browser_gatherUsageStats": False, "client_toolbarMode": "viewer"}
+    bootstrap.load_config_options(flag_options=flags)
+    bootstrap.run(str(APP), False, [], flags)
 
 
 if __name__ == "__main__":
