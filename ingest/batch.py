@@ -41,25 +41,24 @@ class Batch:
             self.errors.append([topic, partition, offset, key or b"", value or b"", str(exc)])
             return
         self.events += 1
-        n = len(event.positions)
         (order_id, status, position, moment, user_id, warehouse_id, item_id,
          quantity, currency, units, nanos, k_topic, k_partition, k_offset) = self.columns
-        # Event-level values repeat once per position: one extend each instead of an append per row.
-        order_id += [event.order_id] * n
-        status += [event.status] * n
-        moment += [event.moment_ticks] * n
-        user_id += [event.user_id] * n
-        warehouse_id += [event.warehouse_id] * n
-        k_topic += [topic] * n
-        k_partition += [partition] * n
-        k_offset += [offset] * n
-        position += range(n)
-        for p in event.positions:
+        # Plain appends: for 1-5 positions they beat `col += [value] * n`, which builds a list per column.
+        for index, p in enumerate(event.positions):
+            order_id.append(event.order_id)
+            status.append(event.status)
+            position.append(index)
+            moment.append(event.moment_ticks)
+            user_id.append(event.user_id)
+            warehouse_id.append(event.warehouse_id)
             item_id.append(p.item_id)
             quantity.append(p.quantity)
             currency.append(p.currency)
             units.append(p.units)
             nanos.append(p.nanos)
+            k_topic.append(topic)
+            k_partition.append(partition)
+            k_offset.append(offset)
 
     def drop_partitions(self, revoked: set[tuple[str, int]]) -> None:
         """Forget offsets of partitions this consumer no longer owns (their rows are still written)."""

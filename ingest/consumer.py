@@ -44,6 +44,8 @@ def consumer_config(bootstrap_servers: str, group_id: str, **overrides: object) 
         "heartbeat.interval.ms": 1_000,
         "max.poll.interval.ms": 300_000,
         "fetch.max.bytes": 64 * 1024 * 1024,
+        # The idle check asks for end offsets on the connection a fetch may be parked on: don't park long.
+        "fetch.wait.max.ms": 50,
     }
     config.update(overrides)
     return config

@@ -24,6 +24,7 @@ STATUSES = ("Created", "Canceled", "Delivered")
 # The rank orders an order's events by finality: Delivered beats Canceled beats Created.
 STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES, start=1)}
 _STATUS_BY_LOWER = {status.lower(): status for status in STATUSES}
+_STATUS_EXACT = {status: status for status in STATUSES}
 _CURRENCY_ALIASES = {"RUR": "RUB"}
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _MOMENT = re.compile(
@@ -43,19 +44,19 @@ class InvalidEvent(ValueError):
     """A message that does not satisfy the contract; str() is the reason stored with the dead letter."""
 
 
-class _WireMoney(msgspec.Struct):
+class _WireMoney(msgspec.Struct, gc=False):
     currency: str
     units: Union[int, str]
     nanos: Annotated[int, msgspec.Meta(ge=0, le=NANOS_PER_UNIT - 1)] = 0
 
 
-class _WirePosition(msgspec.Struct):
+class _WirePosition(msgspec.Struct, gc=False):
     item_id: ItemId
     quantity: Annotated[int, msgspec.Meta(ge=1, le=2**32 - 1)]
     price: _WireMoney
 
 
-class _WireEvent(msgspec.Struct):
+class _WireEvent(msgspec.Struct, gc=False):
     moment: str
     order_id: NonNegative
     user_id: NonNegative
@@ -64,7 +65,7 @@ class _WireEvent(msgspec.Struct):
     status: str
 
 
-class Position(msgspec.Struct, frozen=True):
+class Position(msgspec.Struct, frozen=True, gc=False):
     item_id: int
     quantity: int
     currency: str
@@ -84,7 +85,7 @@ class Position(msgspec.Struct, frozen=True):
         return self.quantity * self.price
 
 
-class OrderEvent(msgspec.Struct, frozen=True):
+class OrderEvent(msgspec.Struct, frozen=True, gc=False):
     order_id: int
     user_id: int
     warehouse_id: int
@@ -125,7 +126,7 @@ def parse_event(value: bytes | None) -> OrderEvent:
         order_id=wire.order_id,
         user_id=wire.user_id,
         warehouse_id=wire.warehouse_id,
-        status=_status(wire.status),
+        status=_STATUS_EXACT.get(wire.status) or _status(wire.status),
         moment_ticks=parse_moment(wire.moment),
         positions=positions,
     )
