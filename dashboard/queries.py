@@ -24,6 +24,7 @@ BUCKETS = {
 ITEM_SORTS = ("item_id", "seller_id", "reserved", "sold", "canceled", "last_updated")
 SELLER_SORTS = ("seller_id", "currency", "delivered_quantity", "delivered_revenue")
 SELLER_OF_ITEM = "intDiv(item_id, 1000000)"
+ACCOUNTING_EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class Filters:
     warehouses: tuple[int, ...] = ()
     sellers: tuple[int, ...] = ()
     items: tuple[int, ...] = ()
+
+    def for_accounting(self) -> Filters:
+        """Only what the all-time accounting (items, payouts, reserved) depends on, so results cached
+        for it are reused whatever the range, statuses or warehouses."""
+        return Filters(ACCOUNTING_EPOCH, ACCOUNTING_EPOCH, self.currencies, (), (), self.sellers, self.items)
 
     def previous(self) -> Filters:
         """The period of the same length just before this one, same other filters."""

@@ -33,7 +33,7 @@ def status() -> None:
     fresh = data.fetch(queries.freshness, tick=tick)
     dead = data.fetch(queries.dead_letter_count, tick=tick)
     cols = st.columns(4)
-    cols[0].metric("Latest event moment", f"{fresh['latest_event']:%Y-%m-%d %H:%M:%S}" if fresh["rows"] else "—",
+    cols[0].metric("Latest event moment (UTC)", f"{fresh['latest_event']:%m-%d %H:%M:%S}" if fresh["rows"] else "—",
                    ago(fresh["latest_event"]) if fresh["rows"] else None, delta_color="off")
     cols[1].metric("Latest ingest", f"{fresh['latest_ingest']:%H:%M:%S}" if fresh["rows"] else "—",
                    ago(fresh["latest_ingest"]) if fresh["rows"] else None, delta_color="off")

@@ -18,7 +18,7 @@ IDS = st.column_config.NumberColumn(format="%d")
 selected = widgets.paged_table(
     "i", queries.ITEM_SORTS, "sold",
     lambda search, sort, desc, limit, offset: data.fetch(
-        queries.items_page, sel.filters, search, sort, desc, limit, offset, tick=ctx.tick),
+        queries.items_page, sel.filters.for_accounting(), search, sort, desc, limit, offset, tick=ctx.tick),
     "items.csv", "Search item or seller id",
     column_config={"item_id": IDS, "seller_id": IDS,
                    "last_updated": st.column_config.DatetimeColumn("last update (UTC)", format="YYYY-MM-DD HH:mm:ss")},

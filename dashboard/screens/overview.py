@@ -66,7 +66,7 @@ def body() -> None:
     tick = ctx.tick
     now = kpis_from_rows(data.fetch(queries.kpis, f, tick=tick))
     before = kpis_from_rows(data.fetch(queries.kpis, f.previous(), tick=tick))
-    render_kpis(now, before, data.fetch(queries.reserved_now, f, tick=tick))
+    render_kpis(now, before, data.fetch(queries.reserved_now, f.for_accounting(), tick=tick))
 
     left, right = st.columns(2)
     revenue = data.fetch(queries.revenue_over_time, f, sel.bucket, tick=tick)

@@ -16,7 +16,7 @@ st.caption("Delivered orders only, all time, per seller and currency. The seller
 
 
 def top_chart() -> None:
-    top = data.fetch(queries.top_payouts, sel.filters, st.session_state.get("sq", ""), 10, tick=ctx.tick)
+    top = data.fetch(queries.top_payouts, sel.filters.for_accounting(), st.session_state.get("sq", ""), 10, tick=ctx.tick)
     if top.empty:
         return
     top = top.assign(seller=top["seller_id"].astype(str))
@@ -44,7 +44,7 @@ IDS = st.column_config.NumberColumn(format="%d")
 widgets.paged_table(
     "s", queries.SELLER_SORTS, "delivered_revenue",
     lambda search, sort, desc, limit, offset: data.fetch(
-        queries.payouts_page, sel.filters, search, sort, desc, limit, offset, tick=ctx.tick),
+        queries.payouts_page, sel.filters.for_accounting(), search, sort, desc, limit, offset, tick=ctx.tick),
     "seller_payouts.csv", "Search seller id",
     column_config={"seller_id": IDS},
 )
