@@ -95,7 +95,7 @@ def ensure_loaded(path: Path, events: int, seed: int, days: float, reload: bool)
 
 def query_phase(path: Path, runs: int, reconcile_runs: int) -> dict:
     from dashboard import queries
-    from dashboard.filters import auto_bucket, time_range
+    from dashboard.filters import RANGE, auto_bucket, time_range
     from dashboard.queries import Filters
     from orderstream.clickhouse import connect
     from tests.support.populate_store import settings_for
@@ -118,9 +118,12 @@ def query_phase(path: Path, runs: int, reconcile_runs: int) -> dict:
     t = time.perf_counter()
     dims = queries.dimensions(client)
     cold_dims = (time.perf_counter() - t) * 1000
-    start, end = time_range("all", None, None, dims)
+    start, end = time_range(RANGE.default, None, None, dims)  # what a link without parameters opens
     default = Filters(start, end)
     bucket = auto_bucket(start, end)
+    all_start, all_end = time_range("all", None, None, dims)
+    everything = Filters(all_start, all_end)
+    all_bucket = auto_bucket(all_start, all_end)
     # Narrow: the last full UTC day, the best-selling seller of that day and its best item.
     day = datetime.combine(dims.last_moment.date() - timedelta(days=1), datetime.min.time())
     one_day = Filters(day, day + timedelta(days=1))
@@ -131,26 +134,31 @@ def query_phase(path: Path, runs: int, reconcile_runs: int) -> dict:
     narrow = Filters(one_day.start, one_day.end, sellers=(seller,))
     narrow_bucket = auto_bucket(narrow.start, narrow.end)
     order = int(client.query("SELECT max(order_id) - 1000 FROM event_flow").result_rows[0][0])
-    print(f"  default filter {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}, bucket {bucket}; narrow {day:%Y-%m-%d} "
+    print(f"  default filter ({RANGE.default}) {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}, bucket {bucket}; narrow {day:%Y-%m-%d} "
           f"seller {seller} (bucket {narrow_bucket}), item {item}, order {order}; dimensions cold {cold_dims:.0f} ms",
           file=sys.stderr, flush=True)
 
     timed("all", "dimensions", "-", lambda: queries.dimensions(client))
-    for variant, f, b in (("default", default, bucket), ("narrow", narrow, narrow_bucket)):
+    for variant, f, b in (("default", default, bucket), ("all", everything, all_bucket), ("narrow", narrow, narrow_bucket)):
         timed("overview", "kpis", variant, lambda: queries.kpis(client, f))
         timed("overview", "kpis (previous)", variant, lambda: queries.kpis(client, f.previous()))
-        timed("overview", "reserved_now", variant, lambda: queries.reserved_now(client, f))
+        if variant != "all":  # the accounting (all time by definition) ignores the range: same query as default
+            timed("overview", "reserved_now", variant, lambda: queries.reserved_now(client, f.for_accounting()))
         timed("overview", "revenue_over_time", variant, lambda: queries.revenue_over_time(client, f, b))
         timed("overview", "status_flow", variant, lambda: queries.status_flow(client, f, b))
         timed("overview", "top_items", variant, lambda: queries.top_items(client, f, 10))
         timed("overview", "top_sellers", variant, lambda: queries.top_sellers(client, f, 10))
-        timed("items", "items_page", variant, lambda: queries.items_page(client, f, "", "sold", True, 50, 0))
+        if variant != "all":
+            timed("items", "items_page", variant,
+                  lambda: queries.items_page(client, f.for_accounting(), "", "sold", True, 50, 0))
         timed("items", "item_history", variant, lambda: queries.item_history(client, f, item, b))
-        timed("sellers", "payouts_page", variant,
-              lambda: queries.payouts_page(client, f, "", "delivered_revenue", True, 50, 0))
-        timed("sellers", "top_payouts", variant, lambda: queries.top_payouts(client, f, "", 10))
+        if variant != "all":
+            timed("sellers", "payouts_page", variant,
+                  lambda: queries.payouts_page(client, f.for_accounting(), "", "delivered_revenue", True, 50, 0))
+            timed("sellers", "top_payouts", variant, lambda: queries.top_payouts(client, f.for_accounting(), "", 10))
     timed("items", "item_warehouses", "item", lambda: queries.item_warehouses(client, item))
-    timed("items", "items_page search", "search", lambda: queries.items_page(client, default, str(seller)[:3], "sold", True, 50, 0))
+    timed("items", "items_page search", "search",
+          lambda: queries.items_page(client, default.for_accounting(), str(seller)[:3], "sold", True, 50, 0))
     timed("orders", "latest_orders", "-", lambda: queries.latest_orders(client, 20))
     timed("orders", "order_timeline", "order", lambda: queries.order_timeline(client, order))
     timed("health", "freshness", "-", lambda: queries.freshness(client))
@@ -243,17 +251,19 @@ def render_phase(path: Path, visits: int, narrow_link: str) -> tuple[list[dict],
                 page = context.new_page()
                 t = time.perf_counter()
                 page.goto(url + target, wait_until="commit")
-                for selector in selectors:
-                    page.wait_for_selector(selector, timeout=120_000)
+                for selector in selectors:  # an exception on the page ends the wait too
+                    page.wait_for_selector(f'{selector}, [data-testid="stException"]', timeout=120_000)
                 page.wait_for_function(IDLE_JS, timeout=120_000)
                 elapsed = time.perf_counter() - t
                 if page.locator('[data-testid="stException"]').count():
-                    raise RuntimeError(f"{target}: exception on the page")
+                    raise RuntimeError(f"{target}: exception on the page: "
+                                       f"{page.locator('[data-testid=stException]').first.inner_text()[:500]}")
                 context.close()
                 return elapsed
 
             visit("/sql", PAGES["sql"][1])  # warm the process (imports, first script run), not a page figure
             targets = {name: spec for name, spec in PAGES.items()}
+            targets["overview all time"] = ("/?range=all", PAGES["overview"][1])
             targets["overview narrow"] = (narrow_link, PAGES["overview"][1])
             for name, (target, selectors) in targets.items():
                 times = [visit(target, selectors) for _ in range(visits)]

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from dashboard.filters import RANGE
 from tests.ground_truth import distinct_events, ticks_to_datetime
 from tests.support.populate_store import events_from_meta, read_meta
 
@@ -230,14 +231,16 @@ def test_shared_link_filters_and_every_page(app_url, store, events):
 
             # 2. Change filters in the UI: the URL and the figures follow.
             choose(page, "stSelectbox", "Date range", "All time")
-            wait_query(page, lambda q: q == {"cur": "RUB"}, "cur=RUB alone")
+            all_rub = {"cur": "RUB"} if RANGE.default == "all" else {"range": "all", "cur": "RUB"}
+            wait_query(page, lambda q: q == all_rub, f"exactly {all_rub}")
             expected_all_rub = truth(events, *all_time(events), currencies=("RUB",))
             assert expected_all_rub["Orders created"] != expected["Orders created"]
             expect_kpis(page, expected_all_rub)
 
             choose(page, "stMultiSelect", "Currency", "KZT")
             page.keyboard.press("Escape")
-            wait_query(page, lambda q: q.get("cur") == "RUB,KZT", "cur=RUB,KZT")
+            wait_query(page, lambda q: q.get("cur") == "RUB,KZT" and q.get("range", RANGE.default) == "all",
+                       "cur=RUB,KZT, all time")
             expected_both = truth(events, *all_time(events))
             assert {"Revenue RUB", "Revenue KZT"} <= set(expected_both)
             expect_kpis(page, expected_both)
@@ -260,7 +263,8 @@ def test_shared_link_filters_and_every_page(app_url, store, events):
                 expect(page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')).to_contain_text(title)
                 for selector in selectors:
                     page.wait_for_selector(selector, timeout=TIMEOUT_MS)
-                wait_query(page, lambda q: q.get("cur") == "RUB,KZT", f"cur=RUB,KZT on {title}")
+                wait_query(page, lambda q: q.get("cur") == "RUB,KZT" and q.get("range", RANGE.default) == "all",
+                           f"cur=RUB,KZT, all time on {title}")
                 settle(page)
                 no_exceptions(page)
                 shoot(page, f"{number:02d}-{title.lower().replace(' ', '-')}")
