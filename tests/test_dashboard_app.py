@@ -235,17 +235,23 @@ def test_reconciliation_is_green_then_red_with_the_differing_rows(use_database, 
     assert list(diff["seller_id"]) == [123456] and list(diff["side"]) == ["view"]
 
 
+def rates_of(currency: str) -> Decimal:
+    return {"RUB": Decimal(1), "KZT": Decimal("0.19"), "USD": Decimal(90)}[currency]
+
+
 def test_conversion_to_one_currency_is_labelled_and_exact(use_database, populated):
     use_database(POPULATED, DASHBOARD_FX_RATES="KZT:RUB=0.19,USD:RUB=90")
     get_dashboard_settings.cache_clear()
     try:
         at = open_app(range="custom", to="2026-11-02", fx="RUB", **{"from": "2026-11-01"})
+        sellers = open_app("sellers", fx="RUB").dataframe[0].value
     finally:
         get_dashboard_settings.cache_clear()
+    kzt = sellers[sellers["currency"] == "KZT"]
+    assert len(kzt) and list(kzt["revenue_RUB_converted"]) == [Decimal(v) * rates_of("KZT") for v in kzt["delivered_revenue"]]
     assert not at.exception and not at.warning
     want = truth.kpis(populated.events, datetime(2026, 11, 1), datetime(2026, 11, 3))["revenue"]
-    rates = {"RUB": Decimal(1), "KZT": Decimal("0.19"), "USD": Decimal(90)}
-    total = sum(amount * rates[c] for c, amount in want.items())
+    total = sum(amount * rates_of(c) for c, amount in want.items())
     metric = {m.label: m.value for m in at.metric}["Revenue converted to RUB"]
     assert metric == f"{total:,.2f} RUB (converted)"
     assert metric != f"{want['RUB']:,.2f} RUB (converted)"

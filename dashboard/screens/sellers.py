@@ -40,11 +40,19 @@ def top_chart() -> None:
     st.plotly_chart(fig, width="stretch", key="top_sellers_chart")
 
 
+def with_conversion(rows):
+    """Add the revenue converted to the selected currency (labelled as such), when one is selected."""
+    if not sel.fx or rows.empty:
+        return rows
+    converted = [sel.converter.convert(Decimal(v), c, sel.fx) for v, c in zip(rows["delivered_revenue"], rows["currency"])]
+    return rows.assign(**{f"revenue_{sel.fx}_converted": converted})
+
+
 IDS = st.column_config.NumberColumn(format="%d")
 widgets.paged_table(
     "s", queries.SELLER_SORTS, "delivered_revenue",
-    lambda search, sort, desc, limit, offset: data.fetch(
-        queries.payouts_page, sel.filters.for_accounting(), search, sort, desc, limit, offset, tick=ctx.tick),
+    lambda search, sort, desc, limit, offset: with_conversion(data.fetch(
+        queries.payouts_page, sel.filters.for_accounting(), search, sort, desc, limit, offset, tick=ctx.tick)),
     "seller_payouts.csv", "Search seller id",
     column_config={"seller_id": IDS},
 )
