@@ -23,6 +23,3 @@ class Converter:
         """The amount in `target`, or None when no rate is configured for the pair."""
         rate = self.rate(source, target)
         return None if rate is None else amount * rate
-
-    def missing(self, currencies, target: str) -> list[str]:
-        return sorted(c for c in set(currencies) if self.rate(c, target) is None)
