@@ -72,17 +72,13 @@ def events(store):
 
 @pytest.fixture(scope="module")
 def app_url(store, tmp_path_factory):
-    """The app served by `streamlit run` in a subprocess on a free port; its log is kept for failures."""
+    """The app served by `python -m dashboard` (the product's entry) in a subprocess on a free port."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("browser-app") / "app.log"
-    # `streamlit run` rather than `python -m dashboard`: serve() passes server.port/address as flag_options
-    # without bootstrap.load_config_options, so that entry always listens on 0.0.0.0:8501 (see the report).
+    env = {**child_env(store), "DASHBOARD_PORT": str(port), "DASHBOARD_ADDRESS": "127.0.0.1"}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=child_env(store), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "dashboard"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
