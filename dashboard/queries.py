@@ -110,12 +110,11 @@ class Dimensions:
 
 
 def dimensions(client: Client) -> Dimensions:
-    # Separate scalar subqueries, so count and min/max come from part metadata and indexes.
+    # The row count comes from part metadata; the rest from the tiny stream_dimensions mart.
     row = client.query(
-        "SELECT (SELECT count() FROM event_flow), (SELECT min(moment) FROM event_flow), "
-        "(SELECT max(moment) FROM event_flow), "
-        "(SELECT arraySort(groupArray(c)) FROM (SELECT DISTINCT toString(currency) AS c FROM event_flow)), "
-        "(SELECT arraySort(groupArray(w)) FROM (SELECT DISTINCT warehouse_id AS w FROM event_flow))"
+        "SELECT (SELECT count() FROM event_flow), min(first_moment), max(last_moment), "
+        "arraySort(groupUniqArray(toString(currency))), arraySort(groupUniqArray(warehouse_id)) "
+        "FROM stream_dimensions"
     ).result_rows[0]
     rows, first, last, currencies, warehouses = row
     if not rows:
@@ -156,22 +155,27 @@ def kpis(client: Client, f: Filters) -> pd.DataFrame:
 
 
 def _item_accounting(w: _Where) -> str:
-    """Per item reserved / sold / canceled / last update, as the view sales_by_item defines them, read
-    from its mart with FINAL: collapsing merged parts by key is far cheaper than the view's GROUP BY over
-    every (item, order, position)."""
+    """Per item reserved / sold / canceled / last update, as the view sales_by_item defines them, with
+    the filter applied inside both sides of the join (ClickHouse does not push it through the view)."""
     return f"""
-        SELECT item_id, intDiv(item_id, 1000000) AS seller_id,
-               toInt64(sumIf(quantity, status_rank = 1)) AS reserved,
-               toInt64(sumIf(quantity, status_rank = 3)) AS sold,
-               toInt64(sumIf(quantity, status_rank = 2)) AS canceled,
-               max(last_moment) AS last_updated
+        SELECT item_id, intDiv(item_id, 1000000) AS seller_id, reserved, sold, canceled, last_updated
         FROM
         (
-            SELECT item_id, status_rank, finalizeAggregation(quantity) AS quantity, last_moment
+            SELECT item_id,
+                   toInt64(sumIf(quantity, status_rank = 1)) AS reserved,
+                   toInt64(sumIf(quantity, status_rank = 3)) AS sold,
+                   toInt64(sumIf(quantity, status_rank = 2)) AS canceled
             FROM item_positions FINAL
             WHERE {w.sql}
-        )
-        GROUP BY item_id"""
+            GROUP BY item_id
+        ) AS quantities
+        INNER JOIN
+        (
+            SELECT item_id, max(last_moment) AS last_updated
+            FROM item_last_update
+            WHERE {w.sql}
+            GROUP BY item_id
+        ) AS updates USING (item_id)"""
 
 
 def reserved_now(client: Client, f: Filters) -> int:
@@ -287,14 +291,8 @@ def item_warehouses(client: Client, item_id: int) -> pd.DataFrame:
                toInt64(sumIf(quantity, status_rank = 1)) AS reserved,
                toInt64(sumIf(quantity, status_rank = 3)) AS sold,
                toInt64(sumIf(quantity, status_rank = 2)) AS canceled
-        FROM
-        (
-            SELECT order_id, position, max(warehouse_id) AS warehouse_id, max(status_rank) AS status_rank,
-                   argMaxMerge(quantity) AS quantity
-            FROM item_positions
-            WHERE item_id = {item_id:UInt64}
-            GROUP BY order_id, position
-        )
+        FROM item_positions FINAL
+        WHERE item_id = {item_id:UInt64}
         GROUP BY warehouse_id
         ORDER BY warehouse_id
         """,
@@ -395,14 +393,9 @@ def partition_offsets(client: Client) -> pd.DataFrame:
     """The highest stored Kafka offset per partition, events and dead letters together."""
     return client.query_df(
         """
-        SELECT kafka_topic AS topic, kafka_partition AS partition, max(kafka_offset) AS stored_offset,
-               max(ingested_at) AS latest_ingest
-        FROM
-        (
-            SELECT toString(kafka_topic) AS kafka_topic, kafka_partition, kafka_offset, ingested_at FROM order_events
-            UNION ALL
-            SELECT toString(kafka_topic), kafka_partition, kafka_offset, received_at FROM ingest_errors
-        )
+        SELECT toString(kafka_topic) AS topic, kafka_partition AS partition, max(last_offset) AS stored_offset,
+               max(last_ingested) AS latest_ingest
+        FROM partition_progress
         GROUP BY topic, partition
         ORDER BY topic, partition
         """

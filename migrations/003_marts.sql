@@ -1,36 +1,44 @@
 -- Marts kept incrementally by materialized views. A view fires once per inserted block, including blocks
 -- that repeat rows already stored, so every mart is keyed by the identity of what it counts and holds
--- only idempotent aggregates (max, argMax by status rank, or replace-by-key): inserting the same event
--- again, in any block, by any ingest instance, in any order, leaves every figure unchanged.
+-- only what a repeat cannot change (replace-by-key, the highest status rank, a max): inserting the same
+-- event again, in any block, by any ingest instance, in any order, leaves every figure unchanged.
 
--- Per item position of each order: the order's final state as seen by that position (max status rank),
--- the quantity and amount of the event with that state, the latest moment of any event touching it.
+-- Marts are keyed by (order_id, position) first: order ids grow with time, so new rows overlap only the
+-- newest ranges and a FINAL read merges just those, reading the rest as it lies.
+
+-- Per position of each order: the row of the event with the highest status rank (Delivered > Canceled >
+-- Created) wins, i.e. the order's final state as seen by that position, with that event's quantity.
 CREATE TABLE IF NOT EXISTS item_positions
 (
-    item_id      UInt64,
     order_id     UInt64,
     position     UInt16,
-    warehouse_id SimpleAggregateFunction(max, UInt64),
-    status_rank  SimpleAggregateFunction(max, UInt8),
-    quantity     AggregateFunction(argMax, UInt32, UInt8),
-    last_moment  SimpleAggregateFunction(max, DateTime64(7, 'UTC'))
+    item_id      UInt64,
+    warehouse_id UInt64,
+    status_rank  UInt8,
+    quantity     UInt32
 )
-ENGINE = AggregatingMergeTree
-ORDER BY (item_id, order_id, position);
+ENGINE = ReplacingMergeTree(status_rank)
+ORDER BY (order_id, position);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS item_positions_mv TO item_positions AS
-SELECT
-    item_id,
-    order_id,
-    position,
-    max(warehouse_id)                          AS warehouse_id,
-    max(toUInt8(status))                       AS status_rank,
-    argMaxState(quantity, toUInt8(status))     AS quantity,
-    max(moment)                                AS last_moment
-FROM order_events
-GROUP BY item_id, order_id, position;
+SELECT order_id, position, item_id, warehouse_id, toUInt8(status) AS status_rank, quantity
+FROM order_events;
 
--- Delivered positions per seller and currency, one row per (order, position): payouts.
+-- The latest moment of any event touching an item: a max, unchanged by repeats, one row per item.
+CREATE TABLE IF NOT EXISTS item_last_update
+(
+    item_id     UInt64,
+    last_moment SimpleAggregateFunction(max, DateTime64(7, 'UTC'))
+)
+ENGINE = AggregatingMergeTree
+ORDER BY item_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS item_last_update_mv TO item_last_update AS
+SELECT item_id, max(moment) AS last_moment
+FROM order_events
+GROUP BY item_id;
+
+-- Delivered positions, one row per (order, position), with the seller and currency they pay out in.
 CREATE TABLE IF NOT EXISTS delivered_positions
 (
     seller_id UInt64,
@@ -41,14 +49,14 @@ CREATE TABLE IF NOT EXISTS delivered_positions
     amount    Decimal(38, 9)
 )
 ENGINE = ReplacingMergeTree
-ORDER BY (seller_id, currency, order_id, position);
+ORDER BY (order_id, position);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS delivered_positions_mv TO delivered_positions AS
 SELECT seller_id, currency, order_id, position, quantity, amount
 FROM order_events
 WHERE status = 'Delivered';
 
--- The flow of events: one row per (event, position) with its UTC day, narrow and sorted for time ranges.
+-- The flow of events: one row per (event, position), narrow, for time ranges (minmax index on moment).
 CREATE TABLE IF NOT EXISTS event_flow
 (
     order_id     UInt64,

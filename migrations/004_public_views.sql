@@ -5,19 +5,26 @@
 CREATE VIEW IF NOT EXISTS sales_by_item AS
 SELECT
     item_id,
-    intDiv(item_id, 1000000)                            AS seller_id,
-    toInt64(sumIf(quantity, status_rank = 1))           AS reserved,
-    toInt64(sumIf(quantity, status_rank = 3))           AS sold,
-    toInt64(sumIf(quantity, status_rank = 2))           AS canceled,
-    max(last_moment)                                    AS last_updated
+    intDiv(item_id, 1000000)   AS seller_id,
+    reserved,
+    sold,
+    canceled,
+    last_updated
 FROM
 (
-    SELECT item_id, order_id, position,
-           max(status_rank) AS status_rank, argMaxMerge(quantity) AS quantity, max(last_moment) AS last_moment
-    FROM item_positions
-    GROUP BY item_id, order_id, position
-)
-GROUP BY item_id;
+    SELECT item_id,
+           toInt64(sumIf(quantity, status_rank = 1)) AS reserved,
+           toInt64(sumIf(quantity, status_rank = 3)) AS sold,
+           toInt64(sumIf(quantity, status_rank = 2)) AS canceled
+    FROM item_positions FINAL
+    GROUP BY item_id
+) AS quantities
+INNER JOIN
+(
+    SELECT item_id, max(last_moment) AS last_updated
+    FROM item_last_update
+    GROUP BY item_id
+) AS updates USING (item_id);
 
 -- Per seller and currency: what Delivered orders owe the seller.
 CREATE VIEW IF NOT EXISTS seller_payouts AS
