@@ -18,7 +18,11 @@ PAGES_DIR = Path(__file__).resolve().parent / "screens"
 st.set_page_config(page_title="Order stream — sales", page_icon=":material/shopping_cart:", layout="wide")
 
 PAGES = [
-    st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    # The default page is served at `/` whatever its url_path; the hidden twin below serves the same
+    # script at `/overview`, so both (and links shared from either) open the Overview.
+    st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", url_path="", default=True),
+    st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview",
+            visibility="hidden"),
     st.Page(PAGES_DIR / "items.py", title="Items", icon=":material/inventory_2:", url_path="items"),
     st.Page(PAGES_DIR / "sellers.py", title="Sellers", icon=":material/storefront:", url_path="sellers"),
     st.Page(PAGES_DIR / "orders.py", title="Orders", icon=":material/receipt_long:", url_path="orders"),

@@ -75,6 +75,7 @@ class Selection:
     fx: str  # target currency, or "" for none
     refresh: int  # seconds, 0 = off
     converter: Converter
+    preset: str = RANGE.default  # the date-range choice ("all" has no previous period to compare with)
 
 
 def auto_bucket(start: datetime, end: datetime) -> str:
@@ -150,9 +151,9 @@ def sidebar(dims: Dimensions) -> Selection:
             st.session_state[FROM.key] = default_day
         if st.session_state[TO.key] is None:
             st.session_state[TO.key] = default_day
-        left, right = bar.columns(2)
-        first = left.date_input("From (UTC)", key=FROM.key)
-        last = right.date_input("To (UTC)", key=TO.key)
+        # One above the other: side by side the sidebar is too narrow and truncates the dates.
+        first = bar.date_input("From (UTC)", key=FROM.key, format="YYYY-MM-DD")
+        last = bar.date_input("To (UTC)", key=TO.key, format="YYYY-MM-DD")
         if first > last:
             bar.warning("From is after To: showing the single day From.")
             last = first
@@ -175,7 +176,7 @@ def sidebar(dims: Dimensions) -> Selection:
                             format_func=lambda s: f"every {s} s" if s else "off")
 
     filters = Filters(start, end, tuple(currencies), tuple(statuses), tuple(warehouses), sellers, items)
-    return Selection(filters, auto_bucket(start, end) if gran == "auto" else gran, fx, refresh, converter)
+    return Selection(filters, auto_bucket(start, end) if gran == "auto" else gran, fx, refresh, converter, preset)
 
 
 def _ids_input(bar, label: str, param: Param) -> tuple[int, ...]:

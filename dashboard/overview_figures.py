@@ -49,7 +49,8 @@ def change(now: float | Decimal | None, before: float | Decimal | None) -> str |
     if now is None or before is None:
         return None
     diff = now - before
+    # Counts as whole numbers with separators; money (Decimal) with 2 decimals.
+    text = f"{diff:+,}" if isinstance(diff, int) else f"{diff:+,.2f}"
     if not before:
-        return f"{diff:+,.2f} (new)" if diff else "±0"
-    return f"{diff:+,.2f} ({float(diff) / float(before):+.1%})" if isinstance(diff, Decimal) else \
-        f"{diff:+,} ({float(diff) / float(before):+.1%})"
+        return f"{text} (new)" if diff else "±0"
+    return f"{text} ({float(diff) / float(before):+.1%})"

@@ -14,6 +14,19 @@ from dashboard.urlstate import Param
 PAGE_SIZES = (25, 50, 100, 500)
 CSV_ROW_LIMIT = 1_000_000
 
+# One colour per order status, for every chart that colours by status (Overview, Items, Orders).
+STATUS_COLORS = {"Created": "#4C78A8", "Delivered": "#54A24B", "Canceled": "#E45756"}
+STATUS_ORDER = {"status": list(STATUS_COLORS)}
+
+# Table columns: ids without separators; money with separators and 2 decimals. Only the display is
+# formatted: the frames keep their exact Decimal values (CSV downloads write those).
+IDS = st.column_config.NumberColumn(format="%d")
+MONEY = st.column_config.NumberColumn(format="%,.2f")
+
+
+def money_columns(*names: str) -> dict:
+    return {name: MONEY for name in names}
+
 
 def money(amount: Decimal | None, currency: str) -> str:
     if amount is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -13,6 +14,7 @@ ctx = context.current()
 if ctx.problem is not None:  # health still needs the tables; the empty store is a valid (healthy) state
     context.require_data()
 st.title("Pipeline health")
+MINUTES = 60  # the per-minute chart's window
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -20,12 +22,34 @@ def watermarks(partitions: tuple[tuple[str, int], ...]):
     return kafka_lag.high_watermarks(list(partitions))
 
 
+def _span(seconds: float) -> str:
+    return f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.0f} min" if seconds < 7200 \
+        else f"{seconds / 3600:,.1f} h"
+
+
 def ago(moment) -> str:
+    """How old `moment` (naive UTC) is, in words; a moment ahead of this clock says so instead."""
     if moment is None or moment.year < 1971:
         return "never"
     seconds = (datetime.now(timezone.utc) - moment.replace(tzinfo=timezone.utc)).total_seconds()
-    return f"{seconds:,.0f} s ago" if seconds < 120 else f"{seconds / 60:,.0f} min ago" if seconds < 7200 \
-        else f"{seconds / 3600:,.1f} h ago"
+    if seconds < -1:  # event time set by the producer, ahead of this machine's clock
+        return f"{_span(-seconds)} in the future (ahead of this clock)"
+    return f"{_span(max(seconds, 0))} ago"
+
+
+def minute_series(per_minute: pd.DataFrame, minutes: int) -> tuple[pd.DataFrame, list]:
+    """Every minute of the last `minutes` (zero where nothing was stored) and the x range to show, so a
+    single minute of data still reads as one bar in an hour, not as a zoomed-in sub-second axis."""
+    end = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("min")
+    grid = pd.date_range(end - pd.Timedelta(minutes=minutes - 1), end, freq="min")
+    moments = pd.to_datetime(per_minute["minute"])
+    if moments.dt.tz is not None:
+        moments = moments.dt.tz_convert("UTC").dt.tz_localize(None)
+    counts = per_minute.assign(minute=moments.astype("datetime64[ns]")).groupby("minute")["events"].sum()
+    grid = grid.union(counts.index)  # never drop a stored minute (e.g. a clock slightly ahead)
+    filled = counts.reindex(grid, fill_value=0).rename_axis("minute").reset_index()
+    half = pd.Timedelta(seconds=30)
+    return filled, [grid[0] - half, grid[-1] + half]
 
 
 def status() -> None:
@@ -33,10 +57,12 @@ def status() -> None:
     fresh = data.fetch(queries.freshness, tick=tick)
     dead = data.fetch(queries.dead_letter_count, tick=tick)
     cols = st.columns(4)
-    cols[0].metric("Latest event moment (UTC)", f"{fresh['latest_event']:%m-%d %H:%M:%S}" if fresh["rows"] else "—",
-                   ago(fresh["latest_event"]) if fresh["rows"] else None, delta_color="off")
-    cols[1].metric("Latest ingest", f"{fresh['latest_ingest']:%H:%M:%S}" if fresh["rows"] else "—",
-                   ago(fresh["latest_ingest"]) if fresh["rows"] else None, delta_color="off")
+    # Ages as plain captions: as metric deltas they would carry up/down arrows that mean nothing here.
+    cols[0].metric("Latest event moment (UTC)", f"{fresh['latest_event']:%m-%d %H:%M:%S}" if fresh["rows"] else "—")
+    cols[1].metric("Latest ingest (UTC)", f"{fresh['latest_ingest']:%H:%M:%S}" if fresh["rows"] else "—")
+    if fresh["rows"]:
+        cols[0].caption(ago(fresh["latest_event"]))
+        cols[1].caption(ago(fresh["latest_ingest"]))
     cols[2].metric("Stored position rows", f"{fresh['rows']:,}")
     cols[3].metric("Dead letters", f"{dead:,}")
 
@@ -53,13 +79,15 @@ def status() -> None:
             offsets["lag"] = offsets["kafka_end_offset"] - offsets["stored_offset"] - 1
         st.dataframe(offsets, hide_index=True, width="stretch")
 
-    per_minute = data.fetch(queries.events_per_minute, 60, tick=tick)
+    per_minute = data.fetch(queries.events_per_minute, MINUTES, tick=tick)
     st.subheader("Events stored per minute (last hour)")
     if per_minute.empty:
         st.caption("No events ingested in the last hour.")
     else:
-        st.plotly_chart(px.bar(per_minute, x="minute", y="events", labels={"minute": ""}), width="stretch",
-                        key="events_per_minute_chart")
+        filled, x_range = minute_series(per_minute, MINUTES)
+        fig = px.bar(filled, x="minute", y="events", labels={"minute": "", "events": "events"})
+        fig.update_xaxes(range=x_range, tickformat="%H:%M")
+        st.plotly_chart(fig, width="stretch", key="events_per_minute_chart")
 
     st.subheader("Latest rejected messages")
     letters = data.fetch(queries.latest_dead_letters, 20, tick=tick)

@@ -14,7 +14,7 @@ st.title("Items")
 st.caption("Quantities by each order's final state, all time (Delivered beats Canceled beats Created). "
            "The seller and item filters apply; the date range applies to the drill-down.")
 
-IDS = st.column_config.NumberColumn(format="%d")
+IDS = widgets.IDS
 selected = widgets.paged_table(
     "i", queries.ITEM_SORTS, "sold",
     lambda search, sort, desc, limit, offset: data.fetch(
@@ -49,11 +49,12 @@ def drill() -> None:
         if history.empty:
             st.caption("No events of this item in the range.")
         else:
-            st.plotly_chart(px.bar(history, x="bucket", y="quantity", color="status", labels={"bucket": ""}),
+            st.plotly_chart(px.bar(history, x="bucket", y="quantity", color="status", labels={"bucket": ""},
+                                   color_discrete_map=widgets.STATUS_COLORS, category_orders=widgets.STATUS_ORDER),
                             width="stretch", key="item_history_chart")
     with right:
         st.markdown("**By warehouse** (current state, all time)")
-        st.dataframe(by_warehouse, hide_index=True, width="stretch")
+        st.dataframe(by_warehouse, hide_index=True, width="stretch", column_config={"warehouse_id": IDS})
 
 
 if item is not None:

@@ -38,14 +38,14 @@ def timeline() -> None:
     per_event["amount"] = [widgets.money(a, c) for a, c in zip(per_event["amount"], per_event["currency"])]
     st.markdown("**Timeline**")
     fig = px.scatter(per_event, x="moment", y="status", color="status", size="quantity", hover_data=["amount"],
-                     color_discrete_map={"Created": "#4C78A8", "Delivered": "#54A24B", "Canceled": "#E45756"})
+                     color_discrete_map=widgets.STATUS_COLORS, category_orders=widgets.STATUS_ORDER)
     fig.update_layout(height=220, showlegend=False)
     st.plotly_chart(fig, width="stretch", key="order_timeline_chart")
     st.dataframe(per_event, hide_index=True, width="stretch")
     st.markdown("**Positions**")
     st.dataframe(events, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%d")
-                                for c in ("item_id", "seller_id", "warehouse_id", "user_id")})
+                 column_config={**{c: widgets.IDS for c in ("item_id", "seller_id", "warehouse_id", "user_id")},
+                                **widgets.money_columns("price", "amount")})
 
 
 if order_id is not None:
@@ -53,4 +53,4 @@ if order_id is not None:
 else:
     st.markdown("**Latest orders**")
     st.dataframe(data.fetch(queries.latest_orders, 20, tick=ctx.tick), hide_index=True,
-                 column_config={"order_id": st.column_config.NumberColumn(format="%d")})
+                 column_config={"order_id": widgets.IDS})

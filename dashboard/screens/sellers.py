@@ -36,6 +36,9 @@ def top_chart() -> None:
                      labels={"revenue": "Delivered revenue (own currency)"})
         fig.update_xaxes(matches=None)
         fig.update_yaxes(matches=None, showticklabels=True)
+    # Seller ids are labels, not quantities: a numeric axis would spread them over the id range
+    # (hairline bars, overlapping ticks).
+    fig.update_xaxes(type="category", categoryorder="total descending", title_text="seller")
     st.subheader("Top sellers by delivered revenue")
     st.plotly_chart(fig, width="stretch", key="top_sellers_chart")
 
@@ -48,12 +51,12 @@ def with_conversion(rows):
     return rows.assign(**{f"revenue_{sel.fx}_converted": converted})
 
 
-IDS = st.column_config.NumberColumn(format="%d")
 widgets.paged_table(
     "s", queries.SELLER_SORTS, "delivered_revenue",
     lambda search, sort, desc, limit, offset: with_conversion(data.fetch(
         queries.payouts_page, sel.filters.for_accounting(), search, sort, desc, limit, offset, tick=ctx.tick)),
     "seller_payouts.csv", "Search seller id",
-    column_config={"seller_id": IDS},
+    column_config={"seller_id": widgets.IDS,
+                   **widgets.money_columns("delivered_revenue", *([f"revenue_{sel.fx}_converted"] if sel.fx else []))},
 )
 widgets.live(top_chart)
