@@ -24,6 +24,29 @@ IDS = st.column_config.NumberColumn(format="%d")
 MONEY = st.column_config.NumberColumn(format="%,.2f")
 
 
+BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
+
+
+def bucket_bars(fig, start, end, bucket: str, grouped: bool = False) -> None:
+    """Bars per time bucket drawn inside their bucket over the whole range: with a single bucket
+    Plotly would otherwise zoom the axis to a sub-millisecond span around one hairline bar."""
+    bars = [t for t in fig.data if t.type == "bar"]
+    span = BUCKET_MS[bucket] * 0.9
+    for i, trace in enumerate(bars):
+        if grouped:  # side by side within the bucket
+            trace.update(width=span / len(bars), offset=i * span / len(bars))
+        else:
+            trace.update(width=span, offset=0)
+    whole_range(fig, start, end)
+
+
+def whole_range(fig, start, end) -> None:
+    """Show the selected range on a time axis (widened to a bucket that starts before it, e.g. a week)."""
+    firsts = [pd.Timestamp(min(t.x)) for t in fig.data if t.x is not None and len(t.x)]
+    lo = min([pd.Timestamp(start), *(f.tz_localize(None) if f.tzinfo else f for f in firsts)])
+    fig.update_xaxes(range=[lo, pd.Timestamp(end)])
+
+
 def money_columns(*names: str) -> dict:
     return {name: MONEY for name in names}
 

@@ -291,6 +291,17 @@ def test_shared_link_filters_and_every_page(app_url, store, events):
             settle(page)
             no_exceptions(page)
             shoot(page, "11-sql-result")
+
+            # 5. The Overview also answers at /overview (the nav's default page lives at /), with the link's state.
+            page.goto(f"{app_url}/overview?range=1h&cur=RUB", wait_until="domcontentloaded")
+            page.wait_for_selector('[data-testid="stMetricValue"]', timeout=TIMEOUT_MS)
+            page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT_MS)
+            settle(page)
+            assert page.get_by_text("Page not found").count() == 0
+            expect(page.get_by_role("heading", name="Sales overview")).to_be_visible(timeout=TIMEOUT_MS)
+            assert query(page) == {"range": "1h", "cur": "RUB"}
+            no_exceptions(page)
+            shoot(page, "12-overview-path-last-hour")
             assert not page_errors, page_errors
         finally:
             browser.close()

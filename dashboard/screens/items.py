@@ -49,9 +49,10 @@ def drill() -> None:
         if history.empty:
             st.caption("No events of this item in the range.")
         else:
-            st.plotly_chart(px.bar(history, x="bucket", y="quantity", color="status", labels={"bucket": ""},
-                                   color_discrete_map=widgets.STATUS_COLORS, category_orders=widgets.STATUS_ORDER),
-                            width="stretch", key="item_history_chart")
+            fig = px.bar(history, x="bucket", y="quantity", color="status", labels={"bucket": ""},
+                         color_discrete_map=widgets.STATUS_COLORS, category_orders=widgets.STATUS_ORDER)
+            widgets.bucket_bars(fig, sel.filters.start, sel.filters.end, sel.bucket)
+            st.plotly_chart(fig, width="stretch", key="item_history_chart")
     with right:
         st.markdown("**By warehouse** (current state, all time)")
         st.dataframe(by_warehouse, hide_index=True, width="stretch", column_config={"warehouse_id": IDS})

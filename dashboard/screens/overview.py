@@ -46,7 +46,7 @@ def render_kpis(now: Kpis, before: Kpis, reserved: int) -> None:
                    else f"{(rate - before.cancellation_rate) * 100:+.1f} pp",
                    delta_color="inverse", help="Canceled ÷ (Delivered + Canceled) orders resolved in the range.")
     cols[3].metric("Items currently reserved", f"{reserved:,}",
-                   f"{now.net_reserved:+,} in range" if COMPARED else None, delta_color="off",
+                   f"{now.net_reserved:+,} in range" if COMPARED else None, delta_color="off", delta_arrow="off",
                    help="Open orders now (all time, seller/item filters apply); the change is created minus "
                         "resolved quantity within the range.")
     currencies = sorted(set(now.revenue) | set(before.revenue))
@@ -85,6 +85,7 @@ def body() -> None:
             revenue = revenue.assign(revenue=revenue["revenue"].astype(float))
             fig = px.line(revenue, x="bucket", y="revenue", color="currency", markers=True,
                           labels={"bucket": "", "revenue": "Revenue (own currency)"})
+            widgets.whole_range(fig, f.start, f.end)  # one bucket alone would zoom to sub-millisecond ticks
             st.plotly_chart(fig, width="stretch", key="revenue_chart")
     flow = data.fetch(queries.status_flow, f, sel.bucket, tick=tick)
     with right:
@@ -95,6 +96,7 @@ def body() -> None:
             fig = px.bar(flow, x="bucket", y="orders", color="status", barmode="group",
                          color_discrete_map=widgets.STATUS_COLORS, category_orders=widgets.STATUS_ORDER,
                          labels={"bucket": "", "orders": "Orders with an event"})
+            widgets.bucket_bars(fig, f.start, f.end, sel.bucket, grouped=True)
             st.plotly_chart(fig, width="stretch", key="flow_chart")
 
     left, right = st.columns(2)
