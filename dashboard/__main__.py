@@ -17,10 +17,14 @@ APP = Path(__file__).resolve().parent / "app.py"
 log = logging.getLogger(__name__)
 
 
-def serve(port: int = 8501, address: str = "0.0.0.0") -> None:
-    """Run the dashboard until interrupted; blocks the calling (main) thread."""
+def serve(port: int | None = None, address: str | None = None) -> None:
+    """Run the dashboard until interrupted; blocks the calling (main) thread. The port and address
+    default to DASHBOARD_PORT and DASHBOARD_ADDRESS."""
     from streamlit.web import bootstrap
 
+    config = get_dashboard_settings()
+    port = config.port if port is None else port
+    address = config.address if address is None else address
     try:
         migrate(get_settings())
     except Exception as exc:  # the app shows a friendly state for an unreachable or unmigrated store
@@ -34,5 +38,4 @@ def serve(port: int = 8501, address: str = "0.0.0.0") -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=get_settings().log_level)
-    config = get_dashboard_settings()
-    serve(config.port, config.address)
+    serve()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
-import os
 import sys
 import threading
 import time
@@ -33,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=50.0, help="live events per second after the history")
     p.add_argument("--live-events", type=int, default=None, help="stop live generation after this many (default: never)")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--port", type=int, default=int(os.environ.get("DASHBOARD_PORT", "8501")))
+    p.add_argument("--port", type=int, default=None, help="dashboard port (default: DASHBOARD_PORT, 8501)")
     p.add_argument("--no-dashboard", action="store_true", help="run the pipeline only, until everything is ingested")
     p.add_argument("--replay", type=Path, action="append", default=[],
                    help="also publish this captured JSON-lines file as-is (faults included); repeatable")
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     broker = None
-    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+    if "kafka_bootstrap_servers" not in settings.model_fields_set:  # not configured: bring our own broker
         from demo.dev_broker import DevBroker
 
         broker = DevBroker(settings.kafka_topic)
@@ -66,9 +65,11 @@ def main(argv: list[str] | None = None) -> int:
                 ingest.join(0.5)
         else:
             from dashboard.__main__ import serve
+            from dashboard.config import get_dashboard_settings
 
-            print(f"dashboard: http://localhost:{args.port}  (Ctrl+C stops everything)", file=sys.stderr)
-            serve(port=args.port)
+            port = args.port or get_dashboard_settings().port
+            print(f"dashboard: http://localhost:{port}  (Ctrl+C stops everything)", file=sys.stderr)
+            serve(port=port)
     except KeyboardInterrupt:
         pass
     finally:
