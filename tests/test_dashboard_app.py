@@ -262,3 +262,28 @@ def test_auto_refresh_is_off_by_default_and_choosable(populated):
     assert at.selectbox(key="refresh").value == 0
     at = open_app(refresh="5")
     assert not at.exception and at.selectbox(key="refresh").value == 5 and at.query_params["refresh"] == "5"
+
+
+def test_delta_texts_format_counts_and_money():
+    from dashboard.overview_figures import change
+    assert change(11_259, 0) == "+11,259 (new)"
+    assert change(12_000, 10_000) == "+2,000 (+20.0%)"
+    assert change(Decimal("1234.5"), Decimal(0)) == "+1,234.50 (new)"
+    assert change(Decimal("90"), Decimal("100")) == "-10.00 (-10.0%)"
+    assert change(5, 5) == "+0 (+0.0%)" and change(0, 0) == "±0"
+
+
+def test_all_time_shows_no_deltas_and_a_range_shows_them(populated):
+    at = open_app(range="all")
+    assert not at.exception and at.metric
+    assert not any(m.delta for m in at.metric), [(m.label, m.delta) for m in at.metric]
+    at = open_app(range="custom", **{"from": "2026-11-01", "to": "2026-11-02"})
+    deltas = {m.label: m.delta for m in at.metric}
+    assert deltas["Orders created"] and "." not in deltas["Orders created"].split(" ")[0]
+
+
+def test_health_ages_are_captions_not_deltas(populated):
+    at = open_app("health")
+    assert not at.exception
+    assert not any(m.delta for m in at.metric)
+    assert any(c.value.endswith(" ago") or "in the future" in c.value for c in at.caption)
