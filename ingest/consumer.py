@@ -176,12 +176,15 @@ class Ingest:
             since = self._unassigned_since
             return since is not None and time.monotonic() - since >= self.options.unassigned_exit_seconds
         partitions = [TopicPartition(t, p) for t, p in self._assigned]
-        committed = self.consumer.committed(partitions, timeout=10)
-        for tp in committed:
-            low, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
-            done = tp.offset if tp.offset != OFFSET_INVALID else low
-            if done < high:
-                return False
+        try:
+            for tp in self.consumer.committed(partitions, timeout=10):
+                low, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+                done = tp.offset if tp.offset != OFFSET_INVALID else low
+                if done < high:
+                    return False
+        except KafkaException as exc:  # e.g. the group coordinator moving or loading: ask again later
+            log.info("cannot tell whether caught up yet: %s", exc)
+            return False
         return True
 
     def lag(self) -> int:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
+
+
+_TRANSIENT = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+              KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError._TIMED_OUT, KafkaError._TRANSPORT}
+
+
+def _retriable(exc: BaseException) -> bool:
+    # A fresh broker answers NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS while it loads group state.
+    return isinstance(exc, KafkaException) and (exc.args[0].retriable() or exc.args[0].code() in _TRANSIENT)
 
 
 def send(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes | None]], partition: int | None = None) -> None:
@@ -40,6 +50,7 @@ def read_all(bootstrap: str, topic: str) -> list[tuple[int, int, bytes | None, b
         consumer.close()
 
 
+@retry(retry=retry_if_exception(_retriable), stop=stop_after_delay(60), wait=wait_fixed(0.5), reraise=True)
 def group_progress(bootstrap: str, group_id: str, topic: str) -> tuple[int, int]:
     """(messages the group has committed, messages in the topic), summed over partitions."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
