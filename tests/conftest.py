@@ -24,6 +24,14 @@ os.environ["CHDB_PATH"] = str(_CHDB_DIR)
 os.environ.pop("CLICKHOUSE_HOST", None)
 get_settings.cache_clear()
 
+pytest_plugins = ["tests.dashboard_conftest_helpers"]
+
+
+@pytest.fixture(scope="session")
+def chdb_path() -> Path:
+    """The embedded ClickHouse directory every in-process test of this session shares."""
+    return _CHDB_DIR
+
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:

@@ -1,14 +1,13 @@
 """Fixtures for the dashboard tests: one chDB store per pytest process, a database per scenario.
 
-Only one chDB directory can be opened per process, for its whole life: use the session-wide store of
-tests/conftest.py (`chdb_path`) when it exists, else one temporary directory for the whole session.
-The dashboard's data lives in its own databases so other tests' data never mixes in.
+Only one chDB directory can be opened per process, for its whole life: these use the session-wide store
+of tests/conftest.py (`chdb_path`). The dashboard's data lives in its own databases so other tests' data
+never mixes in. Registered as a plugin by tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import dataclass
 
 import pytest
@@ -36,14 +35,9 @@ _dataset: Dataset | None = None
 
 
 @pytest.fixture(scope="session")
-def dashboard_store(request, tmp_path_factory) -> Dataset:
+def dashboard_store(chdb_path) -> Dataset:
     """The session's chDB store with the three dashboard databases, the populated one loaded once."""
     global _dataset
-    try:
-        request.getfixturevalue("chdb_path")
-    except pytest.FixtureLookupError:
-        if not os.environ.get("_DASHBOARD_TEST_CHDB"):
-            os.environ["CHDB_PATH"] = os.environ["_DASHBOARD_TEST_CHDB"] = str(tmp_path_factory.mktemp("chdb"))
     get_settings.cache_clear()
     if _dataset is None:
         _dataset = _prepare()

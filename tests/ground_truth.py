@@ -91,6 +91,26 @@ def revenue_by_currency(events: Iterable[OrderEvent]) -> dict[tuple[date, str, s
     return {k: (len(orders[k]), totals[k][0], totals[k][1]) for k in totals}
 
 
+def expected_dead_letters(messages) -> dict[tuple[int, int], tuple[bytes, bytes, str]]:
+    """(partition, offset) -> (key, value, reason) of every message the contract rejects."""
+    rejected = {}
+    for partition, offset, key, value in messages:
+        try:
+            parse_event(value)
+        except InvalidEvent as exc:
+            rejected[(partition, offset)] = (key or b"", value or b"", str(exc))
+    return rejected
+
+
+def read_dead_letters(client, topic: str) -> dict[tuple[int, int], tuple[bytes, bytes, str]]:
+    rows = client.query(
+        "SELECT kafka_partition, kafka_offset, message_key, raw, reason FROM ingest_errors FINAL "
+        "WHERE kafka_topic = {topic:String}",
+        parameters={"topic": topic}, column_formats={"message_key": "bytes", "raw": "bytes"},
+    ).result_rows
+    return {(p, o): (k, r, why) for p, o, k, r, why in rows}
+
+
 def read_views(client) -> dict:
     """The three public views as dicts shaped like the functions above, for direct comparison."""
     sales = {

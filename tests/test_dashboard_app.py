@@ -16,8 +16,7 @@ from orderstream.contract import encode_event
 from orderstream.migrate import migrate
 from orderstream.settings import get_settings
 from tests import dashboard_truth as truth
-from tests.dashboard_conftest_helpers import (EMPTY, POPULATED, UNMIGRATED, dashboard_store,  # noqa: F401
-                                              use_database)
+from tests.dashboard_conftest_helpers import EMPTY, POPULATED, UNMIGRATED
 
 APP = "../dashboard/app.py"
 BROKEN, ABSENT = "dash_broken", "dash_absent"

@@ -15,7 +15,7 @@ from dashboard import queries
 from dashboard.overview_figures import kpis_from_rows
 from orderstream.clickhouse import connect
 from tests import dashboard_truth as truth
-from tests.dashboard_conftest_helpers import POPULATED, dashboard_store, use_database  # noqa: F401
+from tests.dashboard_conftest_helpers import POPULATED
 from tests.ground_truth import seller_payouts
 
 START, END = datetime(2026, 11, 1), datetime(2026, 11, 4)

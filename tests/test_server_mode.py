@@ -42,13 +42,20 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from orderstream.clickhouse import connect
-from orderstream.contract import InvalidEvent, parse_event
 from orderstream.settings import Settings
-from tests.ground_truth import diff_views, expected_views, read_views, valid_events
+from tests import kafka_io
+from tests.ground_truth import (
+    diff_views,
+    expected_dead_letters,
+    expected_views,
+    read_dead_letters,
+    read_views,
+    valid_events,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -274,30 +281,6 @@ def make_topic(bootstrap: str) -> str:
     return name
 
 
-def read_topic(bootstrap: str, topic: str) -> list[tuple[int, int, bytes | None, bytes | None]]:
-    """Every message on the topic, by plain partition assignment (independent of the product's ingest)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader_{uuid.uuid4().hex[:8]}",
-                         "enable.auto.commit": False})
-    try:
-        ends = {}
-        for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high > low:
-                ends[p] = high
-        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
-        out = []
-        while ends:
-            for m in consumer.consume(1000, timeout=1):
-                if m.error():
-                    continue
-                out.append((m.partition(), m.offset(), m.key(), m.value()))
-                if m.offset() + 1 >= ends.get(m.partition(), 0):
-                    ends.pop(m.partition(), None)
-        return out
-    finally:
-        consumer.close()
-
-
 def assignments(log_path: Path) -> list[list[int]]:
     """The partitions an ingest process logged as assigned, one list per rebalance."""
     found = re.findall(r"ingest\.consumer: assigned \[([\d, ]*)\]", log_path.read_text(errors="replace"))
@@ -379,7 +362,7 @@ def test_end_to_end_as_processes_with_kill_and_rebalances(double, database, serv
                 proc.kill()
                 proc.wait()
 
-    stored = read_topic(kafka_bootstrap, topic)
+    stored = kafka_io.read_all(kafka_bootstrap, topic)
     values = [value for *_, value in stored]
     assert len(stored) >= 20000 + len(INVALID)
     truth = expected_views(valid_events(values))
@@ -388,16 +371,8 @@ def test_end_to_end_as_processes_with_kill_and_rebalances(double, database, serv
     assert client.command("SELECT count() FROM order_events") > 0
 
     # Every rejected message is a dead letter, byte for byte, with its reason and coordinates.
-    rejected = {}
-    for partition, offset, key, value in stored:
-        try:
-            parse_event(value)
-        except InvalidEvent as exc:
-            rejected[(partition, offset)] = (key or b"", value or b"", str(exc))
-    dead = client.query("SELECT kafka_partition, kafka_offset, message_key, raw, reason FROM ingest_errors FINAL "
-                        "WHERE kafka_topic = {t:String}", parameters={"t": topic},
-                        column_formats={"message_key": "bytes", "raw": "bytes"}).result_rows
-    assert {(p, o): (k, r, why) for p, o, k, r, why in dead} == rejected
+    rejected = expected_dead_letters(stored)
+    assert read_dead_letters(client, topic) == rejected
     assert len(rejected) == len(INVALID)
 
     check_parameterized_reads(server_settings, truth)
