@@ -502,5 +502,8 @@ def reconciliation(client: Client, view: str, limit: int = 50) -> pd.DataFrame:
 def adhoc(readonly_client: Client, sql: str, parameters: dict, max_rows: int = 10_000) -> tuple[pd.DataFrame, bool]:
     """Run an analyst's statement on a read-only connection; the database refuses writes and DDL.
     Returns the first `max_rows` rows and whether more were cut off."""
-    df = readonly_client.query_df(sql, parameters=parameters or None)
+    # Rows, not query_df: an analyst may select any column type, DateTime64(7) included, which has no
+    # pandas dtype; values arrive as Python objects (datetime, Decimal) and display as such.
+    result = readonly_client.query(sql, parameters=parameters or None)
+    df = pd.DataFrame(result.result_rows[: max_rows + 1], columns=result.column_names)
     return df.head(max_rows), len(df) > max_rows

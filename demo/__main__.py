@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import os
 import sys
 import threading
 import time
@@ -49,9 +50,21 @@ def main(argv: list[str] | None = None) -> int:
         from demo.dev_broker import DevBroker
 
         broker = DevBroker(settings.kafka_topic)
-        settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
+        # Through the environment, so the dashboard's own settings (its Kafka lag figures) see it too.
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+        get_settings.cache_clear()
+        settings = get_settings()
         log.warning("using librdkafka's in-process DEVELOPMENT broker at %s (memory only; not Apache Kafka)",
                     broker.bootstrap_servers)
+
+    if not args.no_dashboard:
+        # Import the dashboard's stack before the pipeline threads start: a module imported by two
+        # threads at once (pandas: Streamlit here, clickhouse-connect in the ingest) can be seen half-built.
+        import pandas  # noqa: F401
+        import streamlit.web.bootstrap  # noqa: F401
+
+        from dashboard.__main__ import serve
+        from dashboard.config import get_dashboard_settings
 
     stop = threading.Event()
     produced = threading.Event()
@@ -64,9 +77,6 @@ def main(argv: list[str] | None = None) -> int:
             while ingest.is_alive():
                 ingest.join(0.5)
         else:
-            from dashboard.__main__ import serve
-            from dashboard.config import get_dashboard_settings
-
             port = args.port or get_dashboard_settings().port
             print(f"dashboard: http://localhost:{port}  (Ctrl+C stops everything)", file=sys.stderr)
             serve(port=port)
@@ -82,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _generate(settings, args, stop: threading.Event, produced: threading.Event) -> None:
     now = time.time_ns() // 100
+    # Gaps are random (exponential): their sum strays by about sqrt(n) gaps, so aim 4 of those short of
+    # now rather than letting the history run into the future.
+    n = max(args.history_events, 1)
     history = Shape(first_order_id=1_000_000, start_ticks=now - int(args.history_days * 86_400 * TICKS_PER_SECOND),
-                    step_ms=args.history_days * 86_400_000 / max(args.history_events, 1))
+                    step_ms=args.history_days * 86_400_000 / (n + 4 * n**0.5))
     publisher = Publisher(make_producer(settings.kafka_bootstrap_servers), settings.kafka_topic, progress=False)
     past = OrderSimulator(history, seed=args.seed)
     publish_events(publisher, past.events(), args.history_events, should_stop=stop.is_set)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import signal
 import sys
 from pathlib import Path
 
 from generator.orders import OrderSimulator, Shape
 from generator.produce import Publisher, make_producer, publish_events, replay
-from orderstream.contract import parse_moment
+from orderstream.contract import InvalidEvent, parse_moment
 from orderstream.settings import get_settings
 
 
@@ -40,15 +41,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def shape_from(args: argparse.Namespace) -> Shape:
+def shape_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Shape:
+    """The simulation's shape from the arguments, or a one-line usage error."""
     low, _, high = args.positions.partition("-")
-    start = parse_moment(args.start) if args.start else None
+    if not (low.isdigit() and (high or low).isdigit()) or not 1 <= int(low) <= int(high or low):
+        parser.error(f"--positions {args.positions!r}: expected MIN-MAX with 1 <= MIN <= MAX")
+    currencies = [c.strip().upper() for c in args.currencies.split(",") if c.strip()]
+    bad = [c for c in currencies if not re.fullmatch(r"[A-Z]{3}", c)]
+    if not currencies or bad:
+        parser.error(f"--currencies: ISO-4217 codes expected, got {', '.join(bad) or 'none'}")
+    if not (0 <= args.deliver <= 1 and 0 <= args.cancel <= 1 and args.deliver + args.cancel <= 1):
+        parser.error("--deliver and --cancel are shares: each within 0..1, together at most 1")
+    for name in ("count", "users", "warehouses", "sellers", "items", "in_flight"):
+        value = getattr(args, name)
+        if value is not None and value < (0 if name == "count" else 1):
+            parser.error(f"--{name.replace('_', '-')} must be {'>= 0' if name == 'count' else '>= 1'}")
+    try:
+        start = parse_moment(args.start) if args.start else None
+    except InvalidEvent as exc:
+        parser.error(f"--start: {exc}")
     return Shape(
         users=args.users,
         warehouses=args.warehouses,
         sellers=args.sellers,
         items=args.items,
-        currencies=tuple(c.strip().upper() for c in args.currencies.split(",") if c.strip()),
+        currencies=tuple(currencies),
         positions=(int(low), int(high or low)),
         in_flight=args.in_flight,
         deliver=args.deliver,
@@ -60,7 +77,11 @@ def shape_from(args: argparse.Namespace) -> Shape:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.replay and not args.replay.is_file():
+        parser.error(f"--replay: no such file {args.replay}")
+    shape = None if args.replay else shape_from(args, parser)
     settings = get_settings()
     publisher = Publisher(
         make_producer(settings.kafka_bootstrap_servers), args.topic or settings.kafka_topic, args.rate, not args.quiet
@@ -72,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay:
         summary = replay(publisher, args.replay)
     else:
-        simulator = OrderSimulator(shape_from(args), seed=args.seed)
+        simulator = OrderSimulator(shape, seed=args.seed)
         summary = publish_events(
             publisher,
             simulator.events(),

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from ingest.consumer import KafkaUnreachable
 from ingest.run import run_ingest
 from orderstream.settings import get_settings
 
@@ -30,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    totals = run_ingest(settings, stop, instances=args.instances, exit_when_idle=args.exit_when_idle)
+    try:
+        totals = run_ingest(settings, stop, instances=args.instances, exit_when_idle=args.exit_when_idle)
+    except KafkaUnreachable as exc:
+        print(f"ingest: {exc} (KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers})", file=sys.stderr)
+        return 1
     print(f"ingest: {totals['messages']} messages, {totals['events']} events, {totals['errors']} dead letters",
           file=sys.stderr)
     return 0

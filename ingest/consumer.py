@@ -22,6 +22,10 @@ from ingest.sink import ClickHouseSink
 log = logging.getLogger(__name__)
 
 
+class KafkaUnreachable(RuntimeError):
+    """Raised when the broker cannot be reached for longer than a consumer may wait idle."""
+
+
 @dataclass(frozen=True)
 class IngestOptions:
     topic: str
@@ -174,7 +178,11 @@ class Ingest:
             return False
         if not self._assigned:
             since = self._unassigned_since
-            return since is not None and time.monotonic() - since >= self.options.unassigned_exit_seconds
+            if since is None or time.monotonic() - since < self.options.unassigned_exit_seconds:
+                return False
+            self._check_broker_reachable()
+            log.warning("no partition of %s was assigned to this consumer", self.options.topic)
+            return True
         partitions = [TopicPartition(t, p) for t, p in self._assigned]
         try:
             for tp in self.consumer.committed(partitions, timeout=10):
@@ -186,6 +194,14 @@ class Ingest:
             log.info("cannot tell whether caught up yet: %s", exc)
             return False
         return True
+
+    def _check_broker_reachable(self) -> None:
+        """Without partitions for a long while: tell an unreachable broker from a topic with too few
+        partitions for the group, so --exit-when-idle never reports success against no broker."""
+        try:
+            self.consumer.list_topics(self.options.topic, timeout=10)
+        except KafkaException as exc:
+            raise KafkaUnreachable(f"Kafka is unreachable: {exc.args[0].str()}") from None
 
     def lag(self) -> int:
         total = 0

@@ -7,7 +7,7 @@ import threading
 
 from confluent_kafka import Consumer
 
-from ingest.consumer import Ingest, IngestOptions, consumer_config
+from ingest.consumer import Ingest, IngestOptions, KafkaUnreachable, consumer_config
 from ingest.sink import ClickHouseSink
 from orderstream.clickhouse import connect
 from orderstream.migrate import migrate
@@ -40,6 +40,9 @@ def run_ingest(
         try:
             ingest = Ingest(Consumer(config), ClickHouseSink(lambda: connect(settings)), options, stop)
             results.append(ingest.run())
+        except KafkaUnreachable as exc:  # said once by the caller, no traceback needed
+            failures.append(exc)
+            stop.set()
         except BaseException as exc:  # reported below; the other instances stop too
             failures.append(exc)
             stop.set()

@@ -21,6 +21,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 log = logging.getLogger(__name__)
 
 
+def _only_warnings_from_the_library(record: logging.LogRecord) -> bool:
+    # clickhouse-migrations logs through the root logger, whole SQL scripts at INFO; the product's own
+    # modules log through named loggers, whose records this filter on the root logger never sees.
+    return record.levelno >= logging.WARNING
+
+
+logging.getLogger().addFilter(_only_warnings_from_the_library)
+
+
 class _OurClientCluster(ClickhouseCluster):
     """clickhouse-migrations over the product's own client factory, so chDB works like the server."""
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,20 +29,33 @@ class Settings(BaseSettings):
     clickhouse_database: str = "shop"
     clickhouse_secure: bool = False
     # The dashboard's SQL page and analysts connect as this read-only user (server mode); empty means
-    # the app user with readonly=1, which is also what embedded mode uses.
+    # the app user with readonly=2 (server) or readonly=1 (embedded).
     clickhouse_readonly_user: str = ""
     clickhouse_readonly_password: str = ""
     chdb_path: Path = Path("./data/chdb")
 
     ingest_batch_size: int = Field(default=20_000, ge=1)
     ingest_batch_seconds: float = Field(default=1.0, gt=0)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def embedded(self) -> bool:
         return not self.clickhouse_host
 
 
+class ConfigurationError(SystemExit):
+    """Invalid environment: says which variable and why, one clause each, and exits non-zero."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid configuration: {problems}") from None

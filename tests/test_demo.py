@@ -6,8 +6,12 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 
 from generator.orders import OrderSimulator, Shape
 from tests import workload
@@ -43,3 +47,36 @@ def test_demo_pipeline_without_dashboard(tmp_path, samples_dir):
     assert stored["seller_payouts"] == expected["seller_payouts"]
     # The capture's malformed messages are kept as dead letters.
     assert len(stored["ingest_errors"]) == len(sample_values) - len(samples) > 0
+
+
+def test_demo_serves_the_dashboard_and_stops_on_ctrl_c(tmp_path):
+    """The full one-command run: pipeline threads and the dashboard in one process, up and healthy, then
+    a clean stop on SIGINT (twice: startup imports once raced between the threads)."""
+    for attempt in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "CLICKHOUSE_"))}
+        env.update(CHDB_PATH=str(tmp_path / "chdb"), LOG_LEVEL="WARNING", DASHBOARD_ADDRESS="127.0.0.1")
+        log_path = tmp_path / f"demo-{attempt}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "demo", "--history-events", "2000", "--rate", "200", "--port", str(port)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, "the dashboard did not come up"
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                        if r.read().strip() == b"ok":
+                            break
+                except OSError:
+                    time.sleep(0.3)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+                assert page.status == 200
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(60) == 0, log_path.read_text()[-3000:]
+        assert "Traceback" not in log_path.read_text()

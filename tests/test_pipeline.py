@@ -9,7 +9,7 @@ import time
 import pytest
 from confluent_kafka import Consumer
 
-from ingest.consumer import Ingest, IngestOptions, consumer_config
+from ingest.consumer import Ingest, IngestOptions, KafkaUnreachable, consumer_config
 from ingest.run import run_ingest
 from ingest.sink import ClickHouseSink
 from orderstream.clickhouse import connect
@@ -162,6 +162,14 @@ def test_clickhouse_outage_and_lost_responses_are_retried_without_loss(settings,
     assert outage["failed"] == 4
     assert totals["messages"] == len(messages)
     assert_views_equal_truth(connect(settings), messages_values(messages))
+
+
+def test_exit_when_idle_fails_when_kafka_is_unreachable(settings):
+    options = IngestOptions(topic=settings.kafka_topic, exit_when_idle=True, unassigned_exit_seconds=1)
+    config = consumer_config("127.0.0.1:1", settings.kafka_group_id)
+    ingest = Ingest(Consumer(config), ClickHouseSink(lambda: connect(settings)), options, threading.Event())
+    with pytest.raises(KafkaUnreachable):
+        ingest.run()
 
 
 def messages_values(messages):

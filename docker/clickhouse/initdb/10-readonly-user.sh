@@ -15,7 +15,9 @@ if [ -n "${CLICKHOUSE_READONLY_USER:-}" ]; then
     echo "initdb: creating read-only user '${CLICKHOUSE_READONLY_USER}'"
     clickhouse-client --host 127.0.0.1 --user "${CLICKHOUSE_USER:-default}" \
         --password "${CLICKHOUSE_PASSWORD:-}" --multiquery <<SQL
-CREATE USER IF NOT EXISTS \`${CLICKHOUSE_READONLY_USER}\` ${ro_auth} SETTINGS readonly = 2;
+CREATE USER IF NOT EXISTS \`${CLICKHOUSE_READONLY_USER}\` ${ro_auth}
+    SETTINGS readonly = 2, max_result_rows = 100000 MAX 100000, result_overflow_mode = 'break' CONST,
+             max_execution_time = 60 MAX 60, max_memory_usage = 4000000000 MAX 4000000000;
 GRANT SELECT ON \`${CLICKHOUSE_DB:-shop}\`.* TO \`${CLICKHOUSE_READONLY_USER}\`;
 SQL
 fi
