@@ -186,7 +186,12 @@ def test_readonly_init_script_builds_the_expected_sql(tmp_path):
                    capture_output=True)
     sql = out.read_text()
     assert "--host 127.0.0.1 --user app --password pw" in sql
-    assert "CREATE USER IF NOT EXISTS `analyst` IDENTIFIED WITH sha256_password BY 'it\\'s' SETTINGS readonly = 2;" in sql
+    create = " ".join(sql.split())
+    assert "CREATE USER IF NOT EXISTS `analyst` IDENTIFIED WITH sha256_password BY 'it\\'s' SETTINGS readonly = 2," in create
+    # The analysts' limits are constraints of the user: a query cannot raise them.
+    for limit in ("max_result_rows = 100000 MAX 100000", "result_overflow_mode = 'break' CONST",
+                  "max_execution_time = 60 MAX 60", "max_memory_usage = 4000000000 MAX 4000000000;"):
+        assert limit in create
     assert "GRANT SELECT ON `shop`.* TO `analyst`;" in sql
 
 
