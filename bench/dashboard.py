@@ -32,7 +32,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -233,16 +232,10 @@ def render_phase(path: Path, visits: int, narrow_link: str) -> tuple[list[dict],
     url = f"http://127.0.0.1:{port}"
     rows = []
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.perf_counter() - started > 120:
-                raise RuntimeError(f"app did not start; see {log.name}")
-            time.sleep(0.1)
+        from tests.support.app_health import wait_until_healthy
+
+        if not wait_until_healthy(url, proc, 120):
+            raise RuntimeError(f"app did not start; see {log.name}")
         healthy_s = time.perf_counter() - started
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -216,31 +216,24 @@ def status_flow(client: Client, f: Filters, bucket: str) -> pd.DataFrame:
 
 
 def top_items(client: Client, f: Filters, limit: int = 10) -> pd.DataFrame:
-    w = _event_filter(f)
-    return client.query_df(
-        f"""
-        SELECT item_id, {SELLER_OF_ITEM} AS seller_id, toString(currency) AS currency,
-               toInt64(sum(quantity)) AS sold, sum(amount) AS revenue
-        FROM event_flow FINAL
-        WHERE {w.sql} AND status = 'Delivered'
-        GROUP BY item_id, currency
-        ORDER BY sold DESC, item_id, currency
-        LIMIT {{limit:UInt32}}
-        """,
-        parameters={**w.params, "limit": limit},
-    )
+    return _top_delivered(client, f, f"item_id, {SELLER_OF_ITEM} AS seller_id", "item_id", limit)
 
 
 def top_sellers(client: Client, f: Filters, limit: int = 10) -> pd.DataFrame:
+    return _top_delivered(client, f, f"{SELLER_OF_ITEM} AS seller_id", "seller_id", limit)
+
+
+def _top_delivered(client: Client, f: Filters, columns: str, key: str, limit: int) -> pd.DataFrame:
+    """Delivered quantity and revenue per `key` and currency in the range, most sold first."""
     w = _event_filter(f)
     return client.query_df(
         f"""
-        SELECT {SELLER_OF_ITEM} AS seller_id, toString(currency) AS currency,
+        SELECT {columns}, toString(currency) AS currency,
                toInt64(sum(quantity)) AS sold, sum(amount) AS revenue
         FROM event_flow FINAL
         WHERE {w.sql} AND status = 'Delivered'
-        GROUP BY seller_id, currency
-        ORDER BY sold DESC, seller_id, currency
+        GROUP BY {key}, currency
+        ORDER BY sold DESC, {key}, currency
         LIMIT {{limit:UInt32}}
         """,
         parameters={**w.params, "limit": limit},

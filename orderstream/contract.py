@@ -114,7 +114,7 @@ def parse_event(value: bytes | None) -> OrderEvent:
     try:
         wire = _decoder.decode(value)
     except msgspec.ValidationError as exc:
-        raise InvalidEvent(_validation_reason(value, str(exc))) from None
+        raise InvalidEvent(_validation_reason(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"not valid JSON: {exc}") from None
 
@@ -132,7 +132,7 @@ def parse_event(value: bytes | None) -> OrderEvent:
     )
 
 
-def _validation_reason(value: bytes, message: str) -> str:
+def _validation_reason(message: str) -> str:
     # msgspec names a non-object document "Expected `object`"; say what the document is instead.
     if message.startswith("Expected `object`, got"):
         return f"not a JSON object: {message.removeprefix('Expected `object`, got ')}"

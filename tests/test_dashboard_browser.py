@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -28,6 +27,7 @@ import pytest
 
 from dashboard.filters import RANGE
 from tests.ground_truth import distinct_events, ticks_to_datetime
+from tests.support.app_health import wait_until_healthy
 from tests.support.populate_store import events_from_meta, read_meta
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -81,17 +81,8 @@ def app_url(store, tmp_path_factory):
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not become healthy:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        if not wait_until_healthy(url, proc, 60):
+            pytest.fail(f"the app did not become healthy:\n{log_path.read_text()[-3000:]}")
         yield url
     finally:
         proc.terminate()

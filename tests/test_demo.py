@@ -10,12 +10,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 from generator.orders import OrderSimulator, Shape
 from tests import workload
 from tests.conftest import ROOT
+from tests.support.app_health import wait_until_healthy
 from tests.ground_truth import expected_views, valid_events
 
 
@@ -64,16 +64,7 @@ def test_demo_serves_the_dashboard_and_stops_on_ctrl_c(tmp_path):
                 [sys.executable, "-m", "demo", "--history-events", "2000", "--rate", "200", "--port", str(port)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                assert process.poll() is None, log_path.read_text()[-3000:]
-                assert time.monotonic() < deadline, "the dashboard did not come up"
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                        if r.read().strip() == b"ok":
-                            break
-                except OSError:
-                    time.sleep(0.3)
+            assert wait_until_healthy(f"http://127.0.0.1:{port}", process, 90), log_path.read_text()[-3000:]
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
                 assert page.status == 200
         finally:

@@ -16,6 +16,5 @@ if __name__ == "__main__":
     views["ingest_errors"] = client.query(
         "SELECT kafka_partition, kafka_offset, reason FROM ingest_errors FINAL"
     ).result_rows
-    views["raw_rows"] = client.query("SELECT count() FROM order_events FINAL").result_rows[0][0]
     with open(sys.argv[1], "wb") as out:
         pickle.dump(views, out)
